@@ -1,0 +1,45 @@
+"""Tables, one module per domain. Importing this package registers them all on SQLModel.metadata."""
+
+from sqlmodel import SQLModel
+
+# Set before the table modules below are imported: constraint names are fixed when a table is built,
+# and stable names are what lets Alembic alter them later on both back ends.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from db.models.accounts import Account, Agency  # noqa: E402
+from db.models.officials import Official  # noqa: E402
+from db.models.positions import Position  # noqa: E402
+from db.models.records import (  # noqa: E402
+    Discipline,
+    Evaluation,
+    FamilyMember,
+    Reward,
+    SalaryHistory,
+    Training,
+    WorkHistory,
+)
+from db.models.units import Unit  # noqa: E402
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Account",
+    "Agency",
+    "Discipline",
+    "Evaluation",
+    "FamilyMember",
+    "Official",
+    "Position",
+    "Reward",
+    "SalaryHistory",
+    "Training",
+    "Unit",
+    "WorkHistory",
+    "metadata",
+]

@@ -1,0 +1,37 @@
+"""Reads of accounts, for authentication and operator tooling.
+
+Accounts are not officials' records: reading them needs no scope, but only the gateway's own
+authentication and CLI call these functions (no GraphQL field exposes an account).
+"""
+
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import Account, Agency, Unit
+
+ACCOUNT = Account.__table__
+AGENCY = Agency.__table__
+UNIT = Unit.__table__
+
+_COLUMNS = (*ACCOUNT.c, UNIT.c.code.label("unit_code"), AGENCY.c.code.label("agency_code"))
+
+
+def _select() -> Any:
+    return (
+        select(*_COLUMNS)
+        .outerjoin(UNIT, UNIT.c.id == ACCOUNT.c.unit_id)
+        .outerjoin(AGENCY, AGENCY.c.id == ACCOUNT.c.agency_id)
+    )
+
+
+async def get_by_username(conn: AsyncConnection, username: str) -> Row[Any] | None:
+    return (await conn.execute(_select().where(ACCOUNT.c.username == username))).first()
+
+
+async def list_(conn: AsyncConnection, *, kinds: frozenset[str] = frozenset()) -> list[Row[Any]]:
+    stmt = _select()
+    if kinds:
+        stmt = stmt.where(ACCOUNT.c.kind.in_(sorted(kinds)))
+    return list((await conn.execute(stmt.order_by(ACCOUNT.c.kind, ACCOUNT.c.username))).all())

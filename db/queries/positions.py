@@ -1,0 +1,26 @@
+"""Reads of job positions (vị trí việc làm)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import Position
+from db.scoping import Scope, structure_visible
+
+POSITION = Position.__table__
+
+
+async def get_many(conn: AsyncConnection, *, scope: Scope, position_ids: Sequence[int]) -> list[Row[Any]]:
+    stmt = select(POSITION).where(structure_visible(scope), POSITION.c.id.in_(sorted(set(position_ids))))
+    return list((await conn.execute(stmt)).all())
+
+
+async def list_by_units(conn: AsyncConnection, *, scope: Scope, unit_ids: Sequence[int]) -> list[Row[Any]]:
+    stmt = (
+        select(POSITION)
+        .where(structure_visible(scope), POSITION.c.unit_id.in_(sorted(set(unit_ids))))
+        .order_by(POSITION.c.unit_id, POSITION.c.code)
+    )
+    return list((await conn.execute(stmt)).all())

@@ -1,0 +1,51 @@
+"""Child records of officials (training, work history, family, …), read through the owner's scope.
+
+One function serves every child table: the tables differ only in their columns, and the scope is
+applied the same way to all of them, by joining the owning official.
+"""
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Literal
+
+from sqlalchemy import Row, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import (
+    Discipline,
+    Evaluation,
+    FamilyMember,
+    Reward,
+    SalaryHistory,
+    Training,
+    WorkHistory,
+)
+from db.scoping import OFFICIAL, Scope, official_filter
+
+RecordKind = Literal["work_history", "training", "salary_history", "family", "rewards", "disciplines", "evaluations"]
+
+# Each kind with the column its rows are listed by (oldest first, as the CV prints them).
+_TABLES: Mapping[str, tuple[Table, str]] = MappingProxyType(
+    {
+        "work_history": (WorkHistory.__table__, "from_date"),
+        "training": (Training.__table__, "from_date"),
+        "salary_history": (SalaryHistory.__table__, "effective_date"),
+        "family": (FamilyMember.__table__, "id"),
+        "rewards": (Reward.__table__, "year"),
+        "disciplines": (Discipline.__table__, "year"),
+        "evaluations": (Evaluation.__table__, "year"),
+    }
+)
+
+
+async def list_by_officials(
+    conn: AsyncConnection, *, scope: Scope, kind: RecordKind, official_ids: Sequence[int]
+) -> list[Row[Any]]:
+    table, order = _TABLES[kind]
+    stmt = (
+        select(table)
+        .join(OFFICIAL, OFFICIAL.c.id == table.c.official_id)
+        .where(official_filter(scope), table.c.official_id.in_(sorted(set(official_ids))))
+        .order_by(table.c.official_id, table.c[order], table.c.id)
+    )
+    return list((await conn.execute(stmt)).all())

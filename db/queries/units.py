@@ -1,0 +1,37 @@
+"""Reads of the unit tree. Units are the public shape of the state apparatus (see scoping)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import Unit
+from db.scoping import Scope, structure_visible
+
+UNIT = Unit.__table__
+
+
+async def get_many(conn: AsyncConnection, *, scope: Scope, unit_ids: Sequence[int]) -> list[Row[Any]]:
+    stmt = select(UNIT).where(structure_visible(scope), UNIT.c.id.in_(sorted(set(unit_ids))))
+    return list((await conn.execute(stmt)).all())
+
+
+async def get_by_code(conn: AsyncConnection, *, scope: Scope, code: str) -> Row[Any] | None:
+    stmt = select(UNIT).where(structure_visible(scope), UNIT.c.code == code)
+    return (await conn.execute(stmt)).first()
+
+
+async def list_children(
+    conn: AsyncConnection, *, scope: Scope, parent_ids: Sequence[int | None], kind: str | None = None
+) -> list[Row[Any]]:
+    """Children of each parent, ordered by code; a `None` parent means the top-level units."""
+    wanted = sorted({p for p in parent_ids if p is not None})
+    parent = UNIT.c.parent_id
+    condition = parent.in_(wanted)
+    if None in parent_ids:
+        condition = condition | parent.is_(None)
+    stmt = select(UNIT).where(structure_visible(scope), condition)
+    if kind is not None:
+        stmt = stmt.where(UNIT.c.kind == kind)
+    return list((await conn.execute(stmt.order_by(UNIT.c.code))).all())

@@ -1,0 +1,142 @@
+"""The request's Scope, and how it becomes SQL.
+
+A Scope is a small frozen value: a tuple of grants, each a row predicate plus the fields it opens.
+`policies.authorizer` builds it from the principal; every function in `db.queries` takes it as a
+required keyword argument and applies `official_filter` (which rows) and `grant_mask` (which grants
+matched each row, one bit per grant) in the same statement. Nothing here decides *who* gets which
+grant: that is policy. This module only makes the decision impossible to skip.
+"""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import ColumnElement, Integer, and_, case, false, literal, or_, select, true
+from sqlalchemy.sql.expression import FromClause
+
+from db.models import Official, Unit
+
+OFFICIAL = Official.__table__
+UNIT = Unit.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Everyone:
+    """Every official in the database (national administrator)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopUnits:
+    """Everyone under these ministries or provinces (the most common scope, an indexed column)."""
+
+    unit_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Subtree:
+    """Everyone in a unit and the units below it; `path` is the unit's materialised path."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Self:
+    """One official's own record."""
+
+    official_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """Officials named one by one (a written grant for particular people)."""
+
+    official_ids: frozenset[int]
+
+
+Predicate = Everyone | TopUnits | Subtree | Self | Named
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    predicate: Predicate
+    fields: frozenset[str]
+    # Where the right comes from (a policy line, an agreement, a written grant's document number):
+    # what a receipt cites as the legal basis.
+    basis: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    grants: tuple[Grant, ...]
+    _fields_by_mask: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        """Every field some grant opens on some row."""
+        return frozenset().union(*(grant.fields for grant in self.grants))
+
+    def readable(self, mask: int) -> frozenset[str]:
+        """The fields readable on a row whose matched grants are the bits of `mask`.
+
+        Cached per mask: a page of rows has only a handful of distinct masks.
+        """
+        cached = self._fields_by_mask.get(mask)
+        if cached is None:
+            cached = frozenset().union(*(g.fields for bit, g in enumerate(self.grants) if mask & (1 << bit)))
+            self._fields_by_mask[mask] = cached
+        return cached
+
+
+NOTHING = Scope(grants=())
+
+
+def _subtree_unit_ids(path: str) -> ColumnElement[bool]:
+    # The paths below `path` are exactly those in [path, path-with-its-last-"/"-bumped-to-"0"):
+    # a range scan on the unique index, with no LIKE escaping to get wrong.
+    upper = path[:-1] + chr(ord("/") + 1)
+    return and_(UNIT.c.path >= path, UNIT.c.path < upper)
+
+
+def subtree_filter(path: str, official: FromClause = OFFICIAL) -> ColumnElement[bool]:
+    return official.c.unit_id.in_(select(UNIT.c.id).where(_subtree_unit_ids(path)))
+
+
+def _predicate_sql(predicate: Predicate, official: FromClause) -> ColumnElement[bool]:
+    match predicate:
+        case Everyone():
+            return true()
+        case TopUnits(unit_ids):
+            return official.c.top_unit_id.in_(sorted(unit_ids)) if unit_ids else false()
+        case Subtree(path):
+            return subtree_filter(path, official)
+        case Self(official_id):
+            return official.c.id == official_id
+        case Named(official_ids):
+            return official.c.id.in_(sorted(official_ids)) if official_ids else false()
+
+
+def official_filter(scope: Scope, official: FromClause = OFFICIAL) -> ColumnElement[bool]:
+    """Rows of `official` that some grant of the scope matches; no grant means no row."""
+    predicates = [_predicate_sql(g.predicate, official) for g in scope.grants]
+    if any(isinstance(g.predicate, Everyone) for g in scope.grants):
+        return true()
+    return or_(false(), *predicates)
+
+
+def grant_mask(scope: Scope, official: FromClause = OFFICIAL) -> ColumnElement[int]:
+    """Bit i set when grant i matches the row; computed in the same statement as the row."""
+    if len(scope.grants) == 1:
+        return literal(1, Integer)
+    terms: list[ColumnElement[int]] = [
+        case((_predicate_sql(g.predicate, official), literal(1 << bit)), else_=literal(0))
+        for bit, g in enumerate(scope.grants)
+    ]
+    total = terms[0] if terms else literal(0, Integer)
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def structure_visible(scope: Scope) -> ColumnElement[bool]:
+    """Units and positions are the public shape of the state apparatus: any principal holding at
+    least one grant may read them. A scope with no grant reads nothing at all."""
+    return true() if scope.grants else false()

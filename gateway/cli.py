@@ -1,0 +1,230 @@
+"""`ccvc`: the operator's command line (database, synthetic data, accounts, tokens, keys, server)."""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import make_url
+
+from db import migrate
+from db.engine import create_engine
+from db.errors import DomainError
+from db.queries import accounts
+from gateway.config import Settings, get_settings
+
+DEMO_DATABASE = "./var/demo.db"
+DEMO_OFFICIALS = 5000
+DEMO_PASSWORD = "ccvc-demo"  # noqa: S105 (synthetic demo accounts only; seeding is refused in production)
+
+
+def _fail(message: str) -> int:
+    print(f"ccvc: {message}", file=sys.stderr)
+    return 2
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    _ensure_sqlite_dir(settings.database_url)
+    migrate.upgrade(settings.database_url)
+    print(f"Database at {make_url(settings.database_url).render_as_string(hide_password=True)} is up to date.")
+    return 0
+
+
+async def _seed(settings: Settings, officials: int, seed: int, password: str | None) -> None:
+    from db.seed import seed as run_seed
+    from gateway.passwords import hash_password
+
+    engine = create_engine(settings.database_url)
+    started = time.perf_counter()
+
+    def progress(done: int) -> None:
+        print(f"\r  {done:,} / {officials:,} officials ({time.perf_counter() - started:.0f} s)", end="", flush=True)
+
+    try:
+        report = await run_seed(
+            engine,
+            officials=officials,
+            seed=seed,
+            # One hash for every synthetic account: hashing a million passwords would take hours.
+            password_hash=hash_password(password) if password else None,
+            progress=progress,
+        )
+    finally:
+        await engine.dispose()
+    print(
+        f"\nSeeded {report.officials:,} officials, {report.child_records:,} child records, "
+        f"{report.units:,} units, {report.positions:,} positions and {report.accounts:,} accounts "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.env == "production":
+        return _fail("refusing to seed synthetic data with CCVC_ENV=production")
+    asyncio.run(_seed(settings, args.officials, args.seed, args.password))
+    return 0
+
+
+async def _accounts(settings: Settings, kinds: frozenset[str]) -> list[dict[str, Any]]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await accounts.list_(conn, kinds=kinds)
+    finally:
+        await engine.dispose()
+    return [
+        {"username": r.username, "kind": r.kind, "roles": r.roles.split(), "unit": r.unit_code, "agency": r.agency_code}
+        for r in rows
+    ]
+
+
+def cmd_accounts_list(settings: Settings, args: argparse.Namespace) -> int:
+    rows = asyncio.run(_accounts(settings, frozenset(args.kind or ())))
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    for row in rows:
+        print(
+            f"{row['username']:<32} {row['kind']:<9} {' '.join(row['roles']):<10} {row['unit'] or row['agency'] or ''}"
+        )
+    return 0
+
+
+async def _token(settings: Settings, username: str) -> str:
+    from gateway.auth import Authenticator
+    from gateway.crypto import KeyRing
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            row = await accounts.get_by_username(conn, username)
+    finally:
+        await engine.dispose()
+    if row is None or row.disabled:
+        raise DomainError(f"No enabled account named '{username}'")
+    keys = KeyRing.load(settings.keys_dir, create=settings.env != "production")
+    return Authenticator(settings, keys, engine).issue(username)
+
+
+def cmd_token(settings: Settings, args: argparse.Namespace) -> int:
+    token = asyncio.run(_token(settings, args.account))
+    print(f"Access token for {args.account} (valid {settings.token_ttl_seconds} s):", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def cmd_keys_generate(settings: Settings, _: argparse.Namespace) -> int:
+    from gateway.crypto import generate_key
+
+    if (settings.keys_dir / "keyring.json").exists():
+        return _fail(f"'{settings.keys_dir}' already holds a key ring")
+    kid = generate_key(settings.keys_dir)
+    print(f"Generated signing key {kid} in {settings.keys_dir}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_demo(_: Settings, args: argparse.Namespace) -> int:
+    os.environ.setdefault("CCVC_DATABASE_URL", f"sqlite+aiosqlite:///{DEMO_DATABASE}")
+    get_settings.cache_clear()
+    settings = get_settings()
+    database = make_url(settings.database_url).database or ""
+    if not Path(database).exists():
+        print(f"Creating the demo database {database} with {DEMO_OFFICIALS:,} synthetic officials ...")
+        cmd_db_upgrade(settings, args)
+        asyncio.run(_seed(settings, DEMO_OFFICIALS, 1, DEMO_PASSWORD))
+    else:
+        cmd_db_upgrade(settings, args)
+    token = asyncio.run(_token(settings, "admin"))
+    print(
+        f"""
+CCVC Gateway demo on http://{args.host}:{args.port}/graphql  (GraphiQL in a browser)
+Every account's password is '{DEMO_PASSWORD}' (admin, analyst, hr.BNV, SH00000001, ...; `ccvc accounts list`).
+
+Try it:
+curl -s http://{args.host}:{args.port}/graphql \\
+  -H 'Authorization: Bearer {token}' \\
+  -H 'Content-Type: application/json' \\
+  -d '{{"query": "{{ officials(first: 5, filter: {{name: \\"nguyen van\\"}}) {{ totalCount nodes {{ code fullName birthDate rank {{ label }} unit {{ name }} }} }} }}"}}'
+"""
+    )
+    return cmd_serve(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccvc",
+        description="CCVC Gateway: the GraphQL door to the national database of cadres, civil servants "
+        "and public employees. Settings come from CCVC_* environment variables "
+        "(CCVC_DATABASE_URL, CCVC_KEYS_DIR, CCVC_ENV, ...).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create or migrate the schema at CCVC_DATABASE_URL").set_defaults(run=cmd_db_upgrade)
+
+    seed = commands.add_parser("seed", help="fill an empty database with deterministic synthetic data")
+    seed.add_argument("--officials", type=int, required=True, help="how many officials")
+    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    seed.add_argument("--password", default=DEMO_PASSWORD, help="password of every seeded account ('' for none)")
+    seed.set_defaults(run=cmd_seed)
+
+    acc = commands.add_parser("accounts", help="accounts").add_subparsers(dest="accounts_command", required=True)
+    listing = acc.add_parser("list", help="list accounts (username, kind, roles, unit)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--kind", action="append", choices=("official", "staff", "agency"), help="only this kind")
+    listing.set_defaults(run=cmd_accounts_list)
+
+    token = commands.add_parser("token", help="print an access token for an account (last line of output)")
+    token.add_argument("--account", required=True, help="username")
+    token.set_defaults(run=cmd_token)
+
+    keys = commands.add_parser("keys", help="signing keys").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("generate", help="create the first signing key in CCVC_KEYS_DIR").set_defaults(
+        run=cmd_keys_generate
+    )
+
+    for name, helptext in (("serve", "serve the gateway"), ("demo", "create a demo database if missing, then serve")):
+        server = commands.add_parser(name, help=helptext)
+        server.add_argument("--host", default="127.0.0.1")
+        server.add_argument("--port", type=int, default=8000)
+        server.add_argument("--workers", type=int, default=1)
+        server.set_defaults(run=cmd_serve if name == "serve" else cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(get_settings(), args))
+    except DomainError as error:
+        return _fail(error.message)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

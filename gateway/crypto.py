@@ -1,0 +1,190 @@
+"""The gateway's signing keys and every JOSE operation: the ONLY module that imports `jose`.
+
+Rules (python-jose has known weak spots around HMAC keys): ES256 only. Keys are constructed once and
+bound to ES256; every decode names `algorithms=["ES256"]`; the header's `alg` must be ES256 and its
+`kid` a key we hold before any verification is attempted; `none` and HMAC can therefore never be
+selected by a token. Tokens are size-capped, and `iss`, `aud`, `exp`, `nbf`, `iat`, `sub`, `jti` are
+all required and checked.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import jwk, jwt
+from jose.backends.base import Key
+from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+
+from db.errors import DomainError
+
+ALGORITHM: Final = "ES256"
+_REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "exp", "nbf", "iat", "jti")
+_CLOCK_SKEW_SECONDS: Final = 10
+_MANIFEST: Final = "keyring.json"
+
+
+class InvalidToken(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class KeyConfigurationError(Exception):
+    """The key directory is missing, unreadable or unsafe; the gateway must not start."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _public_jwk(public: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    numbers = public.public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": _b64url(numbers.x.to_bytes(32, "big")),
+        "y": _b64url(numbers.y.to_bytes(32, "big")),
+    }
+
+
+def thumbprint(public_jwk: Mapping[str, str]) -> str:
+    """RFC 7638 JWK thumbprint: the key's id, derived from the key itself."""
+    canonical = json.dumps({k: public_jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    status: str  # active | retired
+    created: str
+    public_jwk: dict[str, str]
+    _private: Key | None
+    _public: Key
+
+    def jwk(self) -> dict[str, str]:
+        return {**self.public_jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig", "status": self.status}
+
+
+def _load_key(pem: bytes, kid_expected: str, status: str, created: str) -> SigningKey:
+    private = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise KeyConfigurationError(f"Key '{kid_expected}' is not a P-256 EC key")
+    public_jwk = _public_jwk(private.public_key())
+    kid = thumbprint(public_jwk)
+    if kid != kid_expected:
+        raise KeyConfigurationError(f"Key file '{kid_expected}.pem' holds key '{kid}'")
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return SigningKey(
+        kid=kid,
+        status=status,
+        created=created,
+        public_jwk=public_jwk,
+        _private=jwk.construct(pem.decode(), algorithm=ALGORITHM),
+        _public=jwk.construct(public_pem.decode(), algorithm=ALGORITHM),
+    )
+
+
+class KeyRing:
+    """Every key the gateway holds: one active key signs, every key still listed verifies."""
+
+    def __init__(self, keys: list[SigningKey], *, max_token_bytes: int = 4096) -> None:
+        active = [k for k in keys if k.status == "active"]
+        if len(active) != 1:
+            raise KeyConfigurationError(f"Expected exactly one active key, found {len(active)}")
+        self.active = active[0]
+        self.by_kid = {k.kid: k for k in keys}
+        self.max_token_bytes = max_token_bytes
+
+    @classmethod
+    def load(cls, keys_dir: Path, *, create: bool, max_token_bytes: int = 4096) -> "KeyRing":
+        manifest = keys_dir / _MANIFEST
+        if not manifest.exists():
+            if not create:
+                raise KeyConfigurationError(f"No signing keys in '{keys_dir}': run `ccvc keys generate` first")
+            generate_key(keys_dir)
+        entries = json.loads(manifest.read_text())["keys"]
+        keys = []
+        for entry in entries:
+            path = keys_dir / f"{entry['kid']}.pem"
+            if path.stat().st_mode & 0o077:
+                raise KeyConfigurationError(f"'{path}' is readable by others: chmod 600 it")
+            keys.append(_load_key(path.read_bytes(), entry["kid"], entry["status"], entry["created"]))
+        return cls(keys, max_token_bytes=max_token_bytes)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [k.jwk() for k in self.by_kid.values()]}
+
+    def issue_token(
+        self, *, subject: str, issuer: str, audience: str, ttl_seconds: int, extra: Mapping[str, Any] | None = None
+    ) -> str:
+        now = int(time.time())
+        claims = {
+            **(extra or {}),
+            "iss": issuer,
+            "aud": audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_seconds,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.active._private, algorithm=ALGORITHM, headers={"kid": self.active.kid})
+
+    def verify_token(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
+        if len(token) > self.max_token_bytes:
+            raise InvalidToken("Token is larger than the gateway accepts")
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError:
+            raise InvalidToken("Token is not a well-formed JWS") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"Token algorithm must be {ALGORITHM}")
+        key = self.by_kid.get(header.get("kid", ""))
+        if key is None:
+            raise InvalidToken("Token is signed by an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key._public,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=issuer,
+                options={f"require_{c}": True for c in _REQUIRED_CLAIMS} | {"leeway": _CLOCK_SKEW_SECONDS},
+            )
+        except ExpiredSignatureError:
+            raise InvalidToken("Token has expired") from None
+        except JWTClaimsError as error:
+            raise InvalidToken(f"Token claims are invalid: {error}") from None
+        except JWTError:
+            raise InvalidToken("Token signature is invalid") from None
+        return claims
+
+
+def generate_key(keys_dir: Path, *, status: str = "active") -> str:
+    """Create a P-256 key, store it 0600 beside the manifest, and return its kid."""
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private = ec.generate_private_key(ec.SECP256R1())
+    kid = thumbprint(_public_jwk(private.public_key()))
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path = keys_dir / f"{kid}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    manifest = keys_dir / _MANIFEST
+    entries = json.loads(manifest.read_text())["keys"] if manifest.exists() else []
+    entries.append({"kid": kid, "status": status, "created": datetime.now(UTC).isoformat()})
+    manifest.write_text(json.dumps({"keys": entries}, indent=2) + "\n")
+    return kid

@@ -1,0 +1,102 @@
+"""GraphQL over HTTP: authenticate, cap the body, run strawberry, and shape every error.
+
+Errors: a domain error keeps its message and gets `extensions.code`; parse and validation errors get
+GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED; anything else is masked as INTERNAL and logged
+here, so no stack trace or driver message ever reaches the caller.
+"""
+
+import logging
+from typing import Any
+
+import orjson
+from cross_web import HTTPException
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
+
+from db.errors import DomainError
+from gateway.auth import Authenticator
+from resolvers.context import RequestContext
+
+log = logging.getLogger("ccvc.graphql")
+
+
+def error_body(message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
+def json_error(status: int, message: str, code: str) -> Response:
+    return Response(error_body(message, code), status_code=status, media_type="application/json")
+
+
+def _format(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        message, code = original.message, original.code
+    elif original is None:
+        # No underlying exception: graphql-core itself rejected the document or a value.
+        message = error.message
+        code = "GRAPHQL_PARSE_FAILED" if message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+        if error.path is not None:
+            code = "BAD_USER_INPUT"
+    else:
+        log.error("Unexpected error at %s", error.path, exc_info=original)
+        message, code = "Internal error", "INTERNAL"
+    formatted: dict[str, Any] = {"message": message, "extensions": {"code": code}}
+    if error.locations:
+        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path is not None:
+        formatted["path"] = error.path
+    return formatted
+
+
+class GraphQLView(GraphQL[RequestContext, None]):
+    def __init__(
+        self, schema: Any, *, authenticator: Authenticator, engine: AsyncEngine, max_body_bytes: int, graphiql: bool
+    ) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
+        self.authenticator = authenticator
+        self.engine = engine
+        self.max_body_bytes = max_body_bytes
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            response["errors"] = [_format(error) for error in result.errors]  # type: ignore[typeddict-item]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
+
+    async def endpoint(self, request: Request) -> Response:
+        if request.method == "GET" and "query" not in request.query_params and self.graphql_ide:
+            return await self.render_graphql_ide(request)
+        try:
+            principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
+        except DomainError as error:
+            return json_error(401, error.message, error.code)
+        if request.method == "POST" and not await self._read_capped_body(request):
+            return json_error(413, f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
+        context = RequestContext(principal=principal, engine=self.engine)
+        try:
+            return await self.run(request, context=context)
+        except HTTPException as error:
+            return json_error(error.status_code, error.reason, "BAD_REQUEST")
+
+    async def _read_capped_body(self, request: Request) -> bool:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            return False
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > self.max_body_bytes:
+                return False
+        request._body = bytes(body)  # Starlette's own cache: strawberry reads the body from it
+        return True

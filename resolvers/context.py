@@ -1,0 +1,30 @@
+"""What every resolver gets: who is asking, their scope, the database, and this request's loaders."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.scoping import Scope
+from policies.authorizer import scope_for
+from policies.principal import Principal
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class RequestContext:
+    principal: Principal
+    engine: AsyncEngine
+    scope: Scope = field(init=False)
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One scope per request, fixed before any resolver runs: every loader is bound to it.
+        self.scope = scope_for(self.principal)
+        self.loaders = Loaders(self.engine, self.scope)
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn

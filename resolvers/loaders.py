@@ -1,0 +1,143 @@
+"""Per-request dataloaders, each bound to the request's scope when it is created.
+
+Named <Thing>By<Key>Loader as in Saleor. A loader batches the keys asked for in one tick of the event
+loop into one SQL statement, so a page of officials costs the same number of statements at any size.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Hashable, Sequence
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.queries import officials, positions, records, units
+from db.queries.records import RecordKind
+from db.scoping import Scope
+
+K = TypeVar("K", bound=Hashable)
+Fetch = Callable[[AsyncConnection, Scope, list[Any]], Coroutine[Any, Any, list[Row[Any]]]]
+
+
+class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
+    def __init__(self, engine: AsyncEngine, scope: Scope) -> None:
+        super().__init__()
+        self.engine = engine
+        self.scope = scope
+
+    async def fetch(self, fetch: Fetch, keys: Sequence[K]) -> list[Row[Any]]:
+        async with self.engine.connect() as conn:
+            return await fetch(conn, self.scope, list(keys))
+
+
+class _ByIdLoader(_ScopedLoader[int]):
+    """One row per key, or None where the key is missing or outside the scope."""
+
+    _fetch: Fetch
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[Row[Any] | None]:
+        rows = await self.fetch(type(self)._fetch, keys)
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(key) for key in keys]
+
+
+class _GroupLoader(_ScopedLoader[Any]):
+    """A list of rows per key, grouped by `_key` (rows arrive ordered as the query orders them)."""
+
+    _fetch: Fetch
+    _key: str
+
+    async def batch_load_fn(self, keys: Sequence[Any]) -> list[list[Row[Any]]]:
+        groups: dict[Any, list[Row[Any]]] = defaultdict(list)
+        for row in await self.fetch(type(self)._fetch, keys):
+            groups[getattr(row, self._key)].append(row)
+        return [groups.get(key, []) for key in keys]
+
+
+class OfficialByIdLoader(_ByIdLoader):
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int]) -> list[Row[Any]]:
+        return await officials.get_many(conn, scope=scope, official_ids=keys)
+
+
+class UnitByIdLoader(_ByIdLoader):
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int]) -> list[Row[Any]]:
+        return await units.get_many(conn, scope=scope, unit_ids=keys)
+
+
+class PositionByIdLoader(_ByIdLoader):
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int]) -> list[Row[Any]]:
+        return await positions.get_many(conn, scope=scope, position_ids=keys)
+
+
+class UnitsByParentLoader(_GroupLoader):
+    """Children of a unit; the key None stands for the top-level units."""
+
+    _key = "parent_id"
+
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int | None]) -> list[Row[Any]]:
+        return await units.list_children(conn, scope=scope, parent_ids=keys)
+
+
+class PositionsByUnitLoader(_GroupLoader):
+    _key = "unit_id"
+
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int]) -> list[Row[Any]]:
+        return await positions.list_by_units(conn, scope=scope, unit_ids=keys)
+
+
+class RecordsByOfficialLoader(_ScopedLoader[int]):
+    """One child-record kind (training, family, …) for many officials at once."""
+
+    def __init__(self, engine: AsyncEngine, scope: Scope, kind: RecordKind) -> None:
+        super().__init__(engine, scope)
+        self.kind = kind
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[list[Row[Any]]]:
+        async with self.engine.connect() as conn:
+            rows = await records.list_by_officials(conn, scope=self.scope, kind=self.kind, official_ids=keys)
+        groups: dict[int, list[Row[Any]]] = defaultdict(list)
+        for row in rows:
+            groups[row.official_id].append(row)
+        return [groups.get(key, []) for key in keys]
+
+
+class Loaders:
+    """Created once per request; each loader only when first used."""
+
+    def __init__(self, engine: AsyncEngine, scope: Scope) -> None:
+        self._engine = engine
+        self._scope = scope
+        self._records: dict[str, RecordsByOfficialLoader] = {}
+
+    @cached_property
+    def official_by_id(self) -> OfficialByIdLoader:
+        return OfficialByIdLoader(self._engine, self._scope)
+
+    @cached_property
+    def unit_by_id(self) -> UnitByIdLoader:
+        return UnitByIdLoader(self._engine, self._scope)
+
+    @cached_property
+    def units_by_parent(self) -> UnitsByParentLoader:
+        return UnitsByParentLoader(self._engine, self._scope)
+
+    @cached_property
+    def position_by_id(self) -> PositionByIdLoader:
+        return PositionByIdLoader(self._engine, self._scope)
+
+    @cached_property
+    def positions_by_unit(self) -> PositionsByUnitLoader:
+        return PositionsByUnitLoader(self._engine, self._scope)
+
+    def records_by_official(self, kind: RecordKind) -> RecordsByOfficialLoader:
+        loader = self._records.get(kind)
+        if loader is None:
+            loader = self._records[kind] = RecordsByOfficialLoader(self._engine, self._scope, kind)
+        return loader

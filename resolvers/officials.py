@@ -1,0 +1,138 @@
+"""Resolvers for officials: `me`, `official`, and the `officials` connection (also under units and
+positions). Every read goes through the request's scope via db.queries.officials."""
+
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Any, Protocol
+
+from sqlalchemy import Row
+
+from db.errors import BadInput, NotFound
+from db.queries import officials
+from db.queries.officials import OfficialFilter, OrderField, Ordering
+from resolvers.codes import check_codes
+from resolvers.context import RequestContext
+from resolvers.ids import parse_id
+from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
+
+
+class OfficialFilterArgs(Protocol):
+    unit: str | None
+    include_subunits: bool
+    employee_types: list[Enum] | None
+    rank_codes: list[str] | None
+    gender: Enum | None
+    statuses: list[Enum] | None
+    birth_year_from: int | None
+    birth_year_to: int | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class _UnitOnly:
+    unit: str
+    include_subunits: bool = True
+    employee_types: list[Enum] | None = None
+    rank_codes: list[str] | None = None
+    gender: Enum | None = None
+    statuses: list[Enum] | None = None
+    birth_year_from: int | None = None
+    birth_year_to: int | None = None
+    name: str | None = None
+
+
+class OfficialOrderArgs(Protocol):
+    field: Enum
+    direction: Enum
+
+
+async def resolve_me(ctx: RequestContext) -> Row[Any] | None:
+    if ctx.principal.official_id is None:
+        return None  # staff and partner accounts have no record of their own
+    return await ctx.loaders.official_by_id.load(ctx.principal.official_id)
+
+
+async def resolve_official(ctx: RequestContext, official_id: str) -> Row[Any] | None:
+    # Outside the scope is the same as absent: null, not "forbidden", so existence does not leak.
+    return await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
+
+
+def _values(items: list[Enum] | None) -> list[str]:
+    return [item.value for item in items or ()]
+
+
+async def _to_filter(
+    ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, **fixed: Any
+) -> OfficialFilter:
+    if unit is not None:
+        # Unit.officials: the unit is the parent field's, and the caller's filter narrows within it.
+        if args is not None and args.unit is not None:
+            raise BadInput("`Unit.officials` is already filtered by its unit; leave `filter.unit` out")
+        args = replace(args, unit=str(unit)) if args is not None else _UnitOnly(unit=str(unit))
+    if args is None:
+        return OfficialFilter(**fixed)
+    if (
+        args.birth_year_from is not None
+        and args.birth_year_to is not None
+        and args.birth_year_from > args.birth_year_to
+    ):
+        raise BadInput("`birthYearFrom` is after `birthYearTo`")
+    for year in (args.birth_year_from, args.birth_year_to):
+        if year is not None and not 1900 <= year <= 2100:
+            raise BadInput(f"Birth year {year} is out of range")
+    unit_path = unit_id = None
+    if args.unit is not None:
+        unit = await ctx.loaders.unit_by_id.load(parse_id(args.unit, "unit"))
+        if unit is None:
+            raise NotFound(f"Unit '{args.unit}' does not exist")
+        unit_path, unit_id = (unit.path, None) if args.include_subunits else (None, unit.id)
+    return OfficialFilter(
+        unit_path=unit_path,
+        unit_id=unit_id,
+        employee_types=frozenset(_values(args.employee_types)),
+        rank_codes=check_codes("rank", args.rank_codes, "rankCodes"),
+        genders=frozenset(_values([args.gender] if args.gender else None)),
+        statuses=frozenset(_values(args.statuses)),
+        birth_year_from=args.birth_year_from,
+        birth_year_to=args.birth_year_to,
+        name=args.name,
+        **fixed,
+    )
+
+
+async def resolve_officials(
+    ctx: RequestContext,
+    *,
+    first: int,
+    after: str | None,
+    filter: OfficialFilterArgs | None,
+    order_by: OfficialOrderArgs | None,
+    unit: int | None = None,
+    **fixed: Any,
+) -> Page[Row[Any]]:
+    """A keyset page of officials. `fixed` pins the filter to a unit or position (Unit.officials,
+    Position.holders) on top of whatever the caller filters by."""
+    limit = check_first(first)
+    field: OrderField = order_by.field.value if order_by else "name"
+    descending = bool(order_by and order_by.direction.value == "DESC")
+    ordering = Ordering(field=field, descending=descending)
+    order_key = f"{field}:{'desc' if descending else 'asc'}"
+    position = decode_cursor(after, order_key) if after else None
+    query = await _to_filter(ctx, filter, unit, **fixed)
+    async with ctx.connect() as conn:
+        rows = await officials.list_(
+            conn, scope=ctx.scope, filter=query, ordering=ordering, limit=limit + 1, after=position
+        )
+    page = rows[:limit]
+
+    async def count() -> int:
+        async with ctx.connect() as conn:
+            return await officials.count(conn, scope=ctx.scope, filter=query)
+
+    return Page(
+        nodes=page,
+        cursors=[encode_cursor(order_key, officials.sort_value(row, field), row.id) for row in page],
+        has_next_page=len(rows) > limit,
+        has_previous_page=position is not None,
+        count=count,
+    )

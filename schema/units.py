@@ -1,0 +1,72 @@
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+from resolvers.positions import resolve_unit_positions
+from resolvers.units import resolve_children, resolve_unit, resolve_unit_by_id, resolve_units
+from schema.common import Code, Ctx, required_code_field
+from schema.officials import OfficialConnection, OfficialFilter, OfficialOrder, officials_connection
+
+if TYPE_CHECKING:
+    from schema.positions import Position
+
+PositionRef = Annotated["Position", strawberry.lazy("schema.positions")]
+
+
+@strawberry.enum
+class UnitKind(Enum):
+    MINISTRY = "MINISTRY"
+    PROVINCE = "PROVINCE"
+    DEPARTMENT = "DEPARTMENT"
+    DIVISION = "DIVISION"
+    PUBLIC_SERVICE_UNIT = "PUBLIC_SERVICE_UNIT"
+
+
+@strawberry.type(description="Đơn vị: a ministry or province, or a unit below one.")
+class Unit:
+    id: strawberry.ID
+    code: str = strawberry.field(description="Begins with the parent's code: BNV, BNV.VP, BNV.VP.P1")
+    name: str
+    kind: Code = required_code_field("unit_kind", "kind", "Loại đơn vị")
+    level: int = strawberry.field(description="1 for ministries and provinces")
+    path: str = strawberry.field(description='Codes from the top: "/BNV/BNV.VP/"')
+
+    @strawberry.field
+    async def parent(self, info: Ctx) -> "Unit | None":
+        return await resolve_unit_by_id(info.context, self.parent_id)  # type: ignore[attr-defined,no-any-return]
+
+    @strawberry.field(description="The ministry or province this unit belongs to")
+    async def top_unit(self, info: Ctx) -> "Unit":
+        return await resolve_unit_by_id(info.context, self.top_unit_id)  # type: ignore[attr-defined,no-any-return]
+
+    @strawberry.field
+    async def children(self, info: Ctx) -> list["Unit"]:
+        return await resolve_children(info.context, int(self.id))  # type: ignore[return-value]
+
+    @strawberry.field(description="Vị trí việc làm of this unit")
+    async def positions(self, info: Ctx) -> list[PositionRef]:
+        return await resolve_unit_positions(info.context, int(self.id))  # type: ignore[return-value]
+
+    @strawberry.field(description="Officials of this unit, and of the units below it unless the filter says otherwise")
+    async def officials(
+        self,
+        info: Ctx,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: OfficialFilter | None = None,
+        order_by: OfficialOrder | None = None,
+    ) -> OfficialConnection:
+        return await officials_connection(info, first, after, filter, order_by, unit=self.id)
+
+
+@strawberry.type
+class UnitQueries:
+    @strawberry.field(description="A unit by id or by code.")
+    async def unit(self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None) -> Unit | None:
+        return await resolve_unit(info.context, id, code)  # type: ignore[return-value]
+
+    @strawberry.field(description="Children of `parent`, or the ministries and provinces without it.")
+    async def units(self, info: Ctx, parent: strawberry.ID | None = None, kind: UnitKind | None = None) -> list[Unit]:
+        return await resolve_units(info.context, parent, kind.value if kind else None)  # type: ignore[return-value]

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real seeded database per back end (SQLite always; PostgreSQL when
+CCVC_TEST_POSTGRES_URL is set), and an HTTP client on the real ASGI app in front of it."""
+
+import asyncio
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from starlette.testclient import TestClient
+
+from db.engine import create_engine
+from db.migrate import upgrade
+from db.seed import seed
+from gateway.app import create_app
+from gateway.auth import Authenticator
+from gateway.config import Settings
+
+OFFICIALS = 800
+SEED = 7
+PASSWORD_HASH_OF = "correct horse"
+
+BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("CCVC_TEST_POSTGRES_URL") else [])
+
+
+def _postgres_url() -> str:
+    url = make_url(os.environ["CCVC_TEST_POSTGRES_URL"])
+    return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+def prepare_database(backend: str, directory: Path, *, officials: int = OFFICIALS) -> str:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{directory / 'ccvc.db'}"
+    else:
+        url = _postgres_url()
+        asyncio.run(_reset_postgres(url))
+    upgrade(url)
+
+    async def load() -> None:
+        from gateway.passwords import hash_password
+
+        engine = create_engine(url)
+        await seed(engine, officials=officials, seed=SEED, password_hash=hash_password(PASSWORD_HASH_OF))
+        await engine.dispose()
+
+    asyncio.run(load())
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return prepare_database(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(env="test", database_url=database_url, keys_dir=tmp_path_factory.mktemp("keys"))
+
+
+@dataclass
+class Api:
+    """The real app behind a test client, with helpers to act as any seeded account."""
+
+    client: TestClient
+    settings: Settings
+    statements: list[str]
+
+    def token(self, username: str) -> str:
+        app: Any = self.client.app
+        return Authenticator(self.settings, app.state.keys, app.state.engine).issue(username)
+
+    def post(self, query: str, *, as_user: str = "admin", variables: dict[str, Any] | None = None) -> Any:
+        response = self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={"Authorization": f"Bearer {self.token(as_user)}"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(self, query: str, **kwargs: Any) -> Any:
+        body = self.post(query, **kwargs)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def count_statements(self, query: str, **kwargs: Any) -> int:
+        self.statements.clear()
+        self.data(query, **kwargs)
+        return len(self.statements)
+
+
+@pytest.fixture(scope="session")
+def api(settings: Settings) -> Iterator[Api]:
+    app = create_app(settings)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    with TestClient(app) as client:
+        yield Api(client=client, settings=settings, statements=statements)

@@ -1,0 +1,173 @@
+"""The classic JWT attacks fail: alg=none, HS256 keyed with the public key, expiry, audience,
+issuer, unknown kid, tampering, oversize, not-yet-valid, missing claims."""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from gateway.crypto import InvalidToken, KeyConfigurationError, KeyRing, generate_key
+
+ISS, AUD = "ccvc-gateway", "ccvc-gateway"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header: dict, claims: dict, signature: bytes = b"") -> str:
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}.{b64(signature)}"
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> KeyRing:
+    ring = KeyRing.load(tmp_path / "keys", create=True)
+    ring.test_pem = (tmp_path / "keys" / f"{ring.active.kid}.pem").read_bytes()  # type: ignore[attr-defined]
+    return ring
+
+
+def claims(**overrides: object) -> dict:
+    now = int(time.time())
+    base = {"iss": ISS, "aud": AUD, "sub": "admin", "iat": now, "nbf": now, "exp": now + 60, "jti": "x"}
+    return {**base, **overrides}
+
+
+def verify(keys: KeyRing, token: str) -> dict:
+    return keys.verify_token(token, issuer=ISS, audience=AUD)
+
+
+def test_a_token_the_gateway_issued_verifies(keys: KeyRing) -> None:
+    token = keys.issue_token(subject="admin", issuer=ISS, audience=AUD, ttl_seconds=60)
+    assert verify(keys, token)["sub"] == "admin"
+
+
+def test_alg_none_is_rejected(keys: KeyRing) -> None:
+    token = forge({"alg": "none", "kid": keys.active.kid}, claims())
+    with pytest.raises(InvalidToken, match="ES256"):
+        verify(keys, token)
+
+
+def test_hs256_signed_with_the_public_key_is_rejected(keys: KeyRing) -> None:
+    public_pem = keys.active._public.to_pem()
+    header = {"alg": "HS256", "kid": keys.active.kid, "typ": "JWT"}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims()).encode())}"
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    with pytest.raises(InvalidToken, match="ES256"):
+        verify(keys, f"{signing_input}.{b64(signature)}")
+
+
+def test_hs256_header_claiming_es256_still_fails_the_signature(keys: KeyRing) -> None:
+    public_pem = keys.active._public.to_pem()
+    header = {"alg": "ES256", "kid": keys.active.kid}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims()).encode())}"
+    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
+    with pytest.raises(InvalidToken):
+        verify(keys, f"{signing_input}.{b64(signature)}")
+
+
+def test_expired_token_is_rejected(keys: KeyRing) -> None:
+    with pytest.raises(InvalidToken, match="expired"):
+        verify(keys, _sign(keys, claims(iat=1, nbf=1, exp=2)))
+
+
+def test_wrong_audience_is_rejected(keys: KeyRing) -> None:
+    with pytest.raises(InvalidToken, match="claims"):
+        verify(keys, _sign(keys, claims(aud="another-service")))
+
+
+def test_wrong_issuer_is_rejected(keys: KeyRing) -> None:
+    with pytest.raises(InvalidToken, match="claims"):
+        verify(keys, _sign(keys, claims(iss="someone-else")))
+
+
+def test_not_yet_valid_token_is_rejected(keys: KeyRing) -> None:
+    later = int(time.time()) + 3600
+    with pytest.raises(InvalidToken):
+        verify(keys, _sign(keys, claims(nbf=later, iat=later, exp=later + 60)))
+
+
+@pytest.mark.parametrize("missing", ["iss", "aud", "sub", "exp", "nbf", "iat", "jti"])
+def test_token_missing_a_required_claim_is_rejected(keys: KeyRing, missing: str) -> None:
+    payload = claims()
+    del payload[missing]
+    with pytest.raises(InvalidToken):
+        verify(keys, _sign(keys, payload))
+
+
+def test_unknown_kid_is_rejected(keys: KeyRing, tmp_path: Path) -> None:
+    other = KeyRing.load(tmp_path / "other", create=True)
+    token = other.issue_token(subject="admin", issuer=ISS, audience=AUD, ttl_seconds=60)
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verify(keys, token)
+
+
+def test_a_token_signed_by_another_key_under_our_kid_is_rejected(keys: KeyRing, tmp_path: Path) -> None:
+    other = KeyRing.load(tmp_path / "other", create=True)
+    token = other.issue_token(subject="admin", issuer=ISS, audience=AUD, ttl_seconds=60)
+    header, payload, signature = token.split(".")
+    forged_header = b64(json.dumps({"alg": "ES256", "kid": keys.active.kid}).encode())
+    with pytest.raises(InvalidToken, match="signature"):
+        verify(keys, f"{forged_header}.{payload}.{signature}")
+
+
+def test_tampered_payload_is_rejected(keys: KeyRing) -> None:
+    token = keys.issue_token(subject="SH00000001", issuer=ISS, audience=AUD, ttl_seconds=60)
+    header, payload, signature = token.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    body["sub"] = "admin"
+    with pytest.raises(InvalidToken, match="signature"):
+        verify(keys, f"{header}.{b64(json.dumps(body).encode())}.{signature}")
+
+
+def test_oversized_token_is_rejected_before_parsing(keys: KeyRing) -> None:
+    with pytest.raises(InvalidToken, match="larger"):
+        verify(keys, "a" * 5000)
+
+
+def test_garbage_is_rejected(keys: KeyRing) -> None:
+    for token in ("", "abc", "a.b.c", "...."):
+        with pytest.raises(InvalidToken):
+            verify(keys, token)
+
+
+def test_private_keys_are_written_owner_only(tmp_path: Path) -> None:
+    kid = generate_key(tmp_path)
+    mode = stat.S_IMODE(os.stat(tmp_path / f"{kid}.pem").st_mode)
+    assert mode == 0o600
+
+
+def test_a_key_file_readable_by_others_stops_the_gateway(tmp_path: Path) -> None:
+    kid = generate_key(tmp_path)
+    os.chmod(tmp_path / f"{kid}.pem", 0o644)
+    with pytest.raises(KeyConfigurationError, match="chmod 600"):
+        KeyRing.load(tmp_path, create=False)
+
+
+def test_production_never_creates_a_key_silently(tmp_path: Path) -> None:
+    with pytest.raises(KeyConfigurationError, match="keys generate"):
+        KeyRing.load(tmp_path, create=False)
+
+
+def test_jwks_publishes_public_keys_only(keys: KeyRing) -> None:
+    (key,) = keys.jwks()["keys"]
+    assert key["kid"] == keys.active.kid and key["alg"] == "ES256" and key["crv"] == "P-256"
+    assert "d" not in key
+
+
+def _sign(keys: KeyRing, payload: dict) -> str:
+    """Signs arbitrary claims with the real private key (ES256 by hand, so that no module but
+    gateway.crypto imports jose): what only a holder of the key could do."""
+    private = serialization.load_pem_private_key(keys.test_pem, password=None)  # type: ignore[attr-defined]
+    header = {"alg": "ES256", "kid": keys.active.kid, "typ": "JWT"}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    r, s = decode_dss_signature(private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"

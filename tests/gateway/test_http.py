@@ -1,0 +1,115 @@
+"""The HTTP surface: authentication, the token endpoint, size limits, and error shapes."""
+
+from tests.conftest import PASSWORD_HASH_OF, Api
+
+
+def graphql(api: Api, body: object, token: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return api.client.post("/graphql", json=body, headers=headers)
+
+
+def test_healthz_needs_no_token(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}
+    assert api.client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_graphql_without_a_token_is_401_with_a_code(api: Api) -> None:
+    response = graphql(api, {"query": "{ me { id } }"})
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_graphql_with_a_bad_token_is_401(api: Api) -> None:
+    for header in ("Bearer nonsense", "Basic YWRtaW46eA==", "Bearer "):
+        response = api.client.post("/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": header})
+        assert response.status_code == 401
+        assert "Traceback" not in response.text
+
+
+def test_a_token_for_an_account_that_does_not_exist_is_401(api: Api) -> None:
+    response = graphql(api, {"query": "{ me { id } }"}, api.token("nobody"))
+    assert response.status_code == 401
+
+
+def test_password_login_returns_a_working_bearer_token(api: Api) -> None:
+    response = api.client.post("/auth/token", data={"username": "hr.BNV", "password": PASSWORD_HASH_OF})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] > 0
+    assert graphql(api, {"query": "{ units { code } }"}, body["access_token"]).status_code == 200
+
+
+def test_password_login_with_a_wrong_password_or_unknown_user_is_invalid_grant(api: Api) -> None:
+    for username, password in (("hr.BNV", "wrong"), ("nobody", PASSWORD_HASH_OF)):
+        response = api.client.post("/auth/token", data={"username": username, "password": password})
+        assert response.status_code == 400
+        assert response.json()["error"] == "invalid_grant"
+
+
+def test_token_endpoint_rejects_other_grants_and_missing_fields(api: Api) -> None:
+    assert api.client.post("/auth/token", data={"grant_type": "implicit"}).json()["error"] == "unsupported_grant_type"
+    assert api.client.post("/auth/token", data={"username": "admin"}).json()["error"] == "invalid_request"
+    assert (
+        api.client.post("/auth/token", content=b"[1]", headers={"content-type": "application/json"}).status_code == 400
+    )
+
+
+def test_oversized_request_is_413_before_parsing(api: Api) -> None:
+    query = "{ me { id } }" + " " * (api.settings.max_body_bytes + 1)
+    response = graphql(api, {"query": query}, api.token("admin"))
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_syntax_error_has_a_parse_code(api: Api) -> None:
+    body = api.post("{ officials(first: ")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+def test_unknown_field_has_a_validation_code(api: Api) -> None:
+    body = api.post("{ officials { passwordHash } }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_too_deep_queries_are_refused(api: Api) -> None:
+    deep = "{ units { " + "children { " * 15 + "code" + " }" * 15 + " } }"
+    body = api.post(deep)
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "depth" in body["errors"][0]["message"]
+
+
+def test_queries_work_over_get(api: Api) -> None:
+    response = api.client.get(
+        "/graphql",
+        params={"query": '{ unit(code: "BNV") { name } }'},
+        headers={"Authorization": f"Bearer {api.token('admin')}"},
+    )
+    assert response.json() == {"data": {"unit": {"name": "Bộ Nội vụ"}}}
+
+
+def test_responses_keep_vietnamese_text_intact(api: Api) -> None:
+    response = graphql(api, {"query": '{ unit(code: "BNV") { name } }'}, api.token("admin"))
+    assert "Bộ Nội vụ".encode() in response.content
+
+
+def test_jwks_is_public(api: Api) -> None:
+    keys = api.client.get("/.well-known/jwks.json").json()["keys"]
+    assert keys and all("d" not in key for key in keys)
+
+
+def test_unexpected_errors_are_masked(api: Api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from resolvers import codes
+
+    def explode(name: str) -> list[object]:
+        raise RuntimeError("driver said: password=secret at host 10.0.0.1")
+
+    monkeypatch.setattr("schema.codes.resolve_code_list", explode)
+    body = api.post('{ codeList(name: "gender") { code } }')
+    assert body["errors"][0] == {
+        "message": "Internal error",
+        "extensions": {"code": "INTERNAL"},
+        "locations": [{"line": 1, "column": 3}],
+        "path": ["codeList"],
+    }
+    assert codes.resolve_code_list("gender")

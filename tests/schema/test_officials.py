@@ -1,0 +1,157 @@
+import pytest
+
+from tests.conftest import OFFICIALS, Api
+
+PAGE = """
+query Page($first: Int!, $after: String, $filter: OfficialFilter, $orderBy: OfficialOrder) {
+  officials(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id fullName birthDate code } }
+  }
+}
+"""
+
+
+def page(api: Api, **variables: object) -> dict:
+    return api.data(PAGE, variables={"first": 100, **variables})["officials"]
+
+
+def all_ids(api: Api, *, first: int, **variables: object) -> list[str]:
+    ids: list[str] = []
+    after = None
+    while True:
+        result = page(api, first=first, after=after, **variables)
+        ids += [edge["node"]["id"] for edge in result["edges"]]
+        if not result["pageInfo"]["hasNextPage"]:
+            return ids
+        after = result["pageInfo"]["endCursor"]
+
+
+def test_me_returns_the_callers_own_record(api: Api) -> None:
+    me = api.data("{ me { code fullName } }", as_user="SH00000042")["me"]
+    assert me["code"] == "SH00000042"
+
+
+def test_me_is_null_for_staff_accounts(api: Api) -> None:
+    assert api.data("{ me { code } }", as_user="admin")["me"] is None
+
+
+def test_official_by_id_returns_the_record_with_vietnamese_labels(api: Api) -> None:
+    official = api.data(
+        '{ official(id: "1") { id code fullName gender { code label } ethnicity { label } '
+        "employeeType { code label } status { code } unit { code } topUnit { level } } }"
+    )["official"]
+    assert official["id"] == "1"
+    assert official["gender"]["label"] in ("Nam", "Nữ")
+    assert official["topUnit"]["level"] == 1
+    assert official["unit"]["code"].startswith(official["unit"]["code"].split(".")[0])
+
+
+def test_official_that_does_not_exist_is_null(api: Api) -> None:
+    assert api.data('{ official(id: "99999999") { id } }')["official"] is None
+
+
+def test_malformed_id_is_a_bad_input_error(api: Api) -> None:
+    body = api.post('{ official(id: "x1") { id } }')
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_first_above_100_is_rejected_not_truncated(api: Api) -> None:
+    body = api.post("{ officials(first: 101) { totalCount } }")
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "at most 100" in body["errors"][0]["message"]
+
+
+def test_total_count_counts_every_official_in_scope(api: Api) -> None:
+    assert page(api, first=1)["totalCount"] == OFFICIALS
+
+
+@pytest.mark.parametrize(
+    "order",
+    [None, {"field": "NAME", "direction": "DESC"}, {"field": "CODE"}, {"field": "BIRTH_DATE", "direction": "DESC"}],
+)
+def test_paging_through_a_whole_unit_returns_every_official_exactly_once(api: Api, order: dict | None) -> None:
+    unit = api.data('{ unit(code: "HNI") { id officials(first: 1) { totalCount } } }')["unit"]
+    ids = all_ids(api, first=7, filter={"unit": unit["id"]}, orderBy=order)
+    assert len(ids) == len(set(ids)) == unit["officials"]["totalCount"] > 7
+
+
+def test_pages_follow_the_requested_order(api: Api) -> None:
+    births = [e["node"]["birthDate"] for e in page(api, orderBy={"field": "BIRTH_DATE"})["edges"]]
+    assert births == sorted(births)
+    codes = [e["node"]["code"] for e in page(api, orderBy={"field": "CODE", "direction": "DESC"})["edges"]]
+    assert codes == sorted(codes, reverse=True)
+
+
+def test_a_cursor_from_another_ordering_is_rejected(api: Api) -> None:
+    cursor = page(api, first=2)["pageInfo"]["endCursor"]
+    body = api.post(PAGE, variables={"first": 2, "after": cursor, "orderBy": {"field": "CODE"}})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_forged_cursor_is_rejected(api: Api) -> None:
+    body = api.post(PAGE, variables={"first": 2, "after": "not-a-cursor"})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_name_search_ignores_accents_and_case(api: Api) -> None:
+    someone = api.data('{ official(id: "5") { fullName } }')["official"]["fullName"]
+    from db.text import fold
+
+    plain = fold(someone)
+    found = page(api, filter={"name": plain.upper()})
+    names = [e["node"]["fullName"] for e in found["edges"]]
+    assert someone in names
+    assert all(fold(n).startswith(plain) or f" {plain}" in f" {fold(n)}" for n in names)
+
+
+def test_filters_narrow_the_list(api: Api) -> None:
+    query = """query($f: OfficialFilter) { officials(first: 100, filter: $f) {
+        totalCount nodes { gender { code } employeeType { code } birthDate rank { code } status { code } } } }"""
+    women = api.data(query, variables={"f": {"gender": "NU"}})["officials"]
+    assert 0 < women["totalCount"] < OFFICIALS
+    assert {n["gender"]["code"] for n in women["nodes"]} == {"NU"}
+    vc = api.data(query, variables={"f": {"employeeTypes": ["VIEN_CHUC"], "birthYearFrom": 1980, "birthYearTo": 1989}})
+    for node in vc["officials"]["nodes"]:
+        assert node["employeeType"]["code"] == "VIEN_CHUC"
+        assert "1980" <= node["birthDate"][:4] <= "1989"
+    ranked = api.data(query, variables={"f": {"rankCodes": ["01.003"], "statuses": ["ACTIVE"]}})["officials"]
+    assert ranked["totalCount"] > 0
+    assert {(n["rank"]["code"], n["status"]["code"]) for n in ranked["nodes"]} == {("01.003", "ACTIVE")}
+
+
+def test_unknown_rank_code_is_rejected(api: Api) -> None:
+    body = api.post('{ officials(filter: {rankCodes: ["99.999"]}) { totalCount } }')
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_inverted_birth_year_range_is_rejected(api: Api) -> None:
+    body = api.post("{ officials(filter: {birthYearFrom: 1990, birthYearTo: 1980}) { totalCount } }")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+NESTED = """query($first: Int!) { officials(first: $first) { nodes {
+  fullName unit { name topUnit { code } } position { title unit { code } }
+  training { school mode { label } } } } }"""
+
+
+def test_a_page_of_100_costs_the_same_statements_as_a_page_of_10(api: Api) -> None:
+    small = api.count_statements(NESTED, variables={"first": 10})
+    large = api.count_statements(NESTED, variables={"first": 100})
+    assert small == large
+    # official page, units, positions, training; the account lookup may be cached
+    assert large <= 6
+
+
+def test_child_records_come_with_the_official(api: Api) -> None:
+    official = api.data(
+        """{ official(id: "3") { workHistory { fromDate toDate description }
+        salaryHistory { effectiveDate grade coefficient rank { code } }
+        familyMembers { side { code } relation fullName birthYear }
+        evaluations { year level { label } } rewards { year form } disciplines { year } } }"""
+    )["official"]
+    assert official["workHistory"][-1]["toDate"] is None
+    assert official["familyMembers"]
+    assert {e["year"] for e in official["evaluations"]} <= {2023, 2024, 2025}
