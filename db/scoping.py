@@ -13,10 +13,10 @@ from functools import cached_property
 from sqlalchemy import ColumnElement, Integer, and_, case, false, literal, or_, select, true
 from sqlalchemy.sql.expression import FromClause
 
-from db.models import Official, Unit
+from db.models import Official, Unit, table_of
 
-OFFICIAL = Official.__table__
-UNIT = Unit.__table__
+OFFICIAL = table_of(Official)
+UNIT = table_of(Unit)
 
 
 @dataclass(frozen=True, slots=True)

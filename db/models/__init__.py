@@ -1,5 +1,8 @@
 """Tables, one module per domain. Importing this package registers them all on SQLModel.metadata."""
 
+from typing import cast
+
+from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 # Set before the table modules below are imported: constraint names are fixed when a table is built,
@@ -28,6 +31,13 @@ from db.models.units import Unit  # noqa: E402
 
 metadata = SQLModel.metadata
 
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel class: queries select from tables and get light rows back,
+    without the ORM's identity map and object construction on the read path."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
 __all__ = [
     "Account",
     "Agency",
@@ -42,4 +52,5 @@ __all__ = [
     "Unit",
     "WorkHistory",
     "metadata",
+    "table_of",
 ]

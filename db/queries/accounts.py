@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Account, Agency, Unit
+from db.models import Account, Agency, Unit, table_of
 
-ACCOUNT = Account.__table__
-AGENCY = Agency.__table__
-UNIT = Unit.__table__
+ACCOUNT = table_of(Account)
+AGENCY = table_of(Agency)
+UNIT = table_of(Unit)
 
 _COLUMNS = (*ACCOUNT.c, UNIT.c.code.label("unit_code"), AGENCY.c.code.label("agency_code"))
 

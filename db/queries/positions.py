@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Position
+from db.models import Position, table_of
 from db.scoping import Scope, structure_visible
 
-POSITION = Position.__table__
+POSITION = table_of(Position)
 
 
 async def get_many(conn: AsyncConnection, *, scope: Scope, position_ids: Sequence[int]) -> list[Row[Any]]:

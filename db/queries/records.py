@@ -19,6 +19,7 @@ from db.models import (
     SalaryHistory,
     Training,
     WorkHistory,
+    table_of,
 )
 from db.scoping import OFFICIAL, Scope, official_filter
 
@@ -27,13 +28,13 @@ RecordKind = Literal["work_history", "training", "salary_history", "family", "re
 # Each kind with the column its rows are listed by (oldest first, as the CV prints them).
 _TABLES: Mapping[str, tuple[Table, str]] = MappingProxyType(
     {
-        "work_history": (WorkHistory.__table__, "from_date"),
-        "training": (Training.__table__, "from_date"),
-        "salary_history": (SalaryHistory.__table__, "effective_date"),
-        "family": (FamilyMember.__table__, "id"),
-        "rewards": (Reward.__table__, "year"),
-        "disciplines": (Discipline.__table__, "year"),
-        "evaluations": (Evaluation.__table__, "year"),
+        "work_history": (table_of(WorkHistory), "from_date"),
+        "training": (table_of(Training), "from_date"),
+        "salary_history": (table_of(SalaryHistory), "effective_date"),
+        "family": (table_of(FamilyMember), "id"),
+        "rewards": (table_of(Reward), "year"),
+        "disciplines": (table_of(Discipline), "year"),
+        "evaluations": (table_of(Evaluation), "year"),
     }
 )
 

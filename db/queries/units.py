@@ -6,10 +6,10 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Unit
+from db.models import Unit, table_of
 from db.scoping import Scope, structure_visible
 
-UNIT = Unit.__table__
+UNIT = table_of(Unit)
 
 
 async def get_many(conn: AsyncConnection, *, scope: Scope, unit_ids: Sequence[int]) -> list[Row[Any]]:

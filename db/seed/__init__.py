@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.errors import BadInput
-from db.models import Unit, metadata
+from db.models import Unit, metadata, table_of
 from db.seed.people import (
     ACCOUNT_COLUMNS,
     CHILD_COLUMNS,
@@ -62,7 +62,7 @@ async def seed(
     generator = Generator(structure, assignment, seed, password_hash)
     children = 0
     async with engine.begin() as conn:
-        if (await conn.execute(select(func.count()).select_from(Unit.__table__))).scalar_one():
+        if (await conn.execute(select(func.count()).select_from(table_of(Unit)))).scalar_one():
             raise BadInput("The database already holds data; seed only an empty database.")
         writer = _Writer(conn)
         await writer.start()
