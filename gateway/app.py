@@ -17,7 +17,7 @@ from db.errors import DomainError
 from gateway.auth import Authenticator
 from gateway.config import Settings, get_settings
 from gateway.crypto import KeyRing
-from gateway.graphql import GraphQLView, json_error
+from gateway.graphql import GraphQLView, json_error, read_capped_body
 from schema import build_schema
 
 log = logging.getLogger("ccvc.app")
@@ -93,11 +93,8 @@ def _oauth_error(status: int, error: str, description: str) -> Response:
 
 async def _token_endpoint(request: Request, authenticator: Authenticator, settings: Settings) -> Response:
     """RFC 6749 password grant: form-encoded (or JSON) username and password in, a bearer token out."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return _oauth_error(413, "invalid_request", "Request body is too large")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    body = await read_capped_body(request, MAX_FORM_BYTES)
+    if body is None:
         return _oauth_error(413, "invalid_request", "Request body is too large")
     try:
         if request.headers.get("content-type", "").startswith("application/json"):

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.concurrency import run_in_threadpool
 
 from db.errors import Unauthenticated
 from db.queries import accounts
@@ -66,7 +67,9 @@ class Authenticator:
             row = await accounts.get_by_username(conn, username)
         usable = row is not None and not row.disabled and row.kind != "agency"
         # Verified even for an unknown account, so timing does not reveal which usernames exist.
-        if not verify_password(row.password_hash if usable else None, password) or row is None:
+        # argon2 takes tens of milliseconds of CPU: off the event loop, or every request waits for it.
+        verified = await run_in_threadpool(verify_password, row.password_hash if row and usable else None, password)
+        if not verified or row is None:
             raise Unauthenticated("Unknown username or wrong password")
         return self.issue(username)
 

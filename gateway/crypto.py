@@ -146,11 +146,14 @@ class KeyRing:
             raise InvalidToken("Token is larger than the gateway accepts")
         try:
             header = jwt.get_unverified_header(token)
+            if not isinstance(header, dict):
+                raise JWTError("header is not an object")
         except JWTError:
             raise InvalidToken("Token is not a well-formed JWS") from None
         if header.get("alg") != ALGORITHM:
             raise InvalidToken(f"Token algorithm must be {ALGORITHM}")
-        key = self.by_kid.get(header.get("kid", ""))
+        kid = header.get("kid")
+        key = self.by_kid.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise InvalidToken("Token is signed by an unknown key")
         try:
@@ -166,8 +169,12 @@ class KeyRing:
             raise InvalidToken("Token has expired") from None
         except JWTClaimsError as error:
             raise InvalidToken(f"Token claims are invalid: {error}") from None
-        except JWTError:
-            raise InvalidToken("Token signature is invalid") from None
+        except JWTError as error:
+            # jose reports a missing required claim as a plain JWTError; say which, not "signature".
+            reason = str(error) if "claim" in str(error).lower() else "Token signature is invalid"
+            raise InvalidToken(reason) from None
+        except (TypeError, ValueError, OverflowError):
+            raise InvalidToken("Token claims are malformed") from None
         return claims
 
 

@@ -37,6 +37,9 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, DomainError):
         message, code = original.message, original.code
+    elif isinstance(original, GraphQLError):
+        # graphql-core wraps variable coercion errors (wrong type, missing required variable).
+        message, code = error.message, "BAD_USER_INPUT"
     elif original is None:
         # No underlying exception: graphql-core itself rejected the document or a value.
         message = error.message
@@ -81,22 +84,27 @@ class GraphQLView(GraphQL[RequestContext, None]):
             principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
         except DomainError as error:
             return json_error(401, error.message, error.code)
-        if request.method == "POST" and not await self._read_capped_body(request):
+        if request.method == "POST" and await read_capped_body(request, self.max_body_bytes) is None:
             return json_error(413, f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
         context = RequestContext(principal=principal, engine=self.engine)
         try:
             return await self.run(request, context=context)
         except HTTPException as error:
             return json_error(error.status_code, error.reason, "BAD_REQUEST")
+        except UnicodeDecodeError:
+            return json_error(400, "Request body is not valid UTF-8", "BAD_REQUEST")
 
-    async def _read_capped_body(self, request: Request) -> bool:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return False
-        body = bytearray()
-        async for part in request.stream():
-            body += part
-            if len(body) > self.max_body_bytes:
-                return False
-        request._body = bytes(body)  # Starlette's own cache: strawberry reads the body from it
-        return True
+
+async def read_capped_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` bytes: checked against Content-Length first and
+    while streaming, so a chunked upload without a length cannot fill memory either."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            return None
+    request._body = bytes(body)  # Starlette's own cache: later readers (strawberry) get it from here
+    return request._body

@@ -12,7 +12,7 @@ from db.queries import officials
 from db.queries.officials import OfficialFilter, OrderField, Ordering
 from resolvers.codes import check_codes
 from resolvers.context import RequestContext
-from resolvers.ids import parse_id
+from resolvers.ids import check_text, parse_id
 from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
 
 
@@ -95,7 +95,7 @@ async def _to_filter(
         statuses=frozenset(_values(args.statuses)),
         birth_year_from=args.birth_year_from,
         birth_year_to=args.birth_year_to,
-        name=args.name,
+        name=check_text(args.name, "filter.name") if args.name is not None else None,
         **fixed,
     )
 

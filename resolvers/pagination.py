@@ -9,6 +9,7 @@ from typing import Any, Final, Generic, TypeVar
 import orjson
 
 from db.errors import BadInput
+from resolvers.ids import MAX_ID
 
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 20
@@ -38,14 +39,16 @@ def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
         cursor_order, value, row_id = orjson.loads(raw)
     except (ValueError, TypeError):
         raise BadInput("`after` is not a cursor this API issued") from None
-    if cursor_order != order or not isinstance(row_id, int):
+    if cursor_order != order:
         raise BadInput("`after` comes from a different ordering; start again without it")
+    if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 < row_id <= MAX_ID:
+        raise BadInput("`after` is not a cursor this API issued")
     if order.startswith("birth_date"):
         try:
             value = date.fromisoformat(value)
         except (TypeError, ValueError):
             raise BadInput("`after` is not a cursor this API issued") from None
-    elif not isinstance(value, str):
+    elif not isinstance(value, str) or "\x00" in value:
         raise BadInput("`after` is not a cursor this API issued")
     return value, row_id
 

@@ -4,7 +4,7 @@ from sqlalchemy import Row
 
 from db.queries import units
 from resolvers.context import RequestContext
-from resolvers.ids import parse_id
+from resolvers.ids import check_text, parse_id
 
 
 async def resolve_unit(ctx: RequestContext, unit_id: str | None, code: str | None) -> Row[Any] | None:
@@ -12,7 +12,7 @@ async def resolve_unit(ctx: RequestContext, unit_id: str | None, code: str | Non
         return await ctx.loaders.unit_by_id.load(parse_id(unit_id, "unit"))
     if code is not None:
         async with ctx.connect() as conn:
-            return await units.get_by_code(conn, scope=ctx.scope, code=code)
+            return await units.get_by_code(conn, scope=ctx.scope, code=check_text(code, "code"))
     return None
 
 

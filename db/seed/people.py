@@ -255,6 +255,14 @@ def _days(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=int(rng.random() * max(span, 1)))
 
 
+def _years_after(day: date, years: int) -> date:
+    """The same day `years` later (28 February for a 29 February that does not exist then)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def _coefficient(scale: str, grade: int) -> Decimal:
     first, step, _, _ = _SCALES[scale]
     return first + step * (grade - 1)
@@ -306,7 +314,7 @@ class Generator:
         full_name = _name(rng, gender)
         recruited = _days(
             rng,
-            date(birth.year + 22, birth.month, min(birth.day, 28)),
+            _years_after(birth, 22),
             min(REFERENCE_DATE, date(birth.year + min(age, 35), 12, 31)),
         )
         years_served = max(0, (REFERENCE_DATE - recruited).days // 365)
@@ -318,9 +326,7 @@ class Generator:
             _, _, grades, years = _SCALES[scale]
             grade = min(grades, 1 + years_served // years)
             coefficient = _coefficient(scale, grade)
-            salary_date = date(
-                max(recruited.year, REFERENCE_DATE.year - int(rng.random() * years)), int(1 + rng.random() * 12), 1
-            )
+            salary_date = _days(rng, max(recruited, _years_after(REFERENCE_DATE, -years)), REFERENCE_DATE)
         qualification = _QUALIFICATION[scale](rng)
         major = v.MAJORS[int(rng.random() * len(v.MAJORS))]
         senior = scale in ("A3", "A2") or position.category == "LEADERSHIP"
@@ -411,7 +417,7 @@ class Generator:
                 "Cử nhân" if qualification != "TC" else "Trung cấp",
             )
         )
-        if qualification in ("THS", "TS", "TSKH"):
+        if qualification in ("THS", "TS", "TSKH") and recruited.year + 4 < REFERENCE_DATE.year:
             out.training.append(
                 (
                     oid,
@@ -423,7 +429,7 @@ class Generator:
                     "Thạc sĩ",
                 )
             )
-        if qualification in ("TS", "TSKH"):
+        if qualification in ("TS", "TSKH") and recruited.year + 9 < REFERENCE_DATE.year:
             out.training.append(
                 (
                     oid,
@@ -438,7 +444,8 @@ class Generator:
         # Work history: a few steps from recruitment to now, the last one open-ended.
         steps = 1 + int(rng.random() * 3)
         span = max(1, (REFERENCE_DATE - recruited).days)
-        starts = sorted(recruited + timedelta(days=int(span * rng.random())) for _ in range(steps - 1))
+        starts = sorted({recruited + timedelta(days=1 + int(span * rng.random())) for _ in range(steps - 1)})
+        starts = [day for day in starts if day < REFERENCE_DATE]
         boundaries = [recruited, *starts]
         for i, since in enumerate(boundaries):
             until = boundaries[i + 1] - timedelta(days=1) if i + 1 < len(boundaries) else None
@@ -450,9 +457,12 @@ class Generator:
             out.work_history.append((oid, since, until, what))
         if rank and scale and grade:
             _, _, _, years = _SCALES[scale]
+            previous = None
             for g in range(max(1, grade - 3), grade + 1):
-                when = date(min(REFERENCE_DATE.year, recruited.year + (g - 1) * years), recruited.month, 1)
-                out.salary_history.append((oid, when, rank, g, _coefficient(scale, g)))
+                when = min(REFERENCE_DATE, _years_after(recruited, (g - 1) * years))
+                if previous is None or when > previous:
+                    out.salary_history.append((oid, when, rank, g, _coefficient(scale, g)))
+                    previous = when
         family_name = _FAMILY(rng)
         out.family_member.append(
             (
@@ -487,28 +497,26 @@ class Generator:
                 )
             )
             out.family_member.append((oid, "SPOUSE", "Bố vợ (chồng)", _name(rng, "NAM"), birth.year - 27, "Hưu trí"))
-            for _ in range(int(rng.random() * 3)):
+            for _ in range(int(rng.random() * 3) if birth.year + 26 < REFERENCE_DATE.year else 0):
                 out.family_member.append(
                     (
                         oid,
                         "OWN",
                         "Con",
                         _name(rng, "NU" if rng.random() < 0.5 else "NAM"),
-                        birth.year + 25 + int(rng.random() * 10),
+                        min(REFERENCE_DATE.year - 1, birth.year + 25 + int(rng.random() * 10)),
                         "Học sinh",
                     )
                 )
-        for _ in range(int(rng.random() * rng.random() * 4)):
-            year = min(
-                REFERENCE_DATE.year - 1,
-                recruited.year + 1 + int(rng.random() * max(1, REFERENCE_DATE.year - recruited.year)),
-            )
+        served_years = REFERENCE_DATE.year - recruited.year  # rewards and disciplines come per whole year
+        for _ in range(int(rng.random() * rng.random() * 4) if served_years > 0 else 0):
+            year = recruited.year + int(rng.random() * served_years)
             out.reward.append((oid, year, v.REWARD_FORMS[int(rng.random() * len(v.REWARD_FORMS))], None))
-        if rng.random() < 0.03:
+        if rng.random() < 0.03 and served_years > 0:
             out.discipline.append(
                 (
                     oid,
-                    REFERENCE_DATE.year - 1 - int(rng.random() * 5),
+                    REFERENCE_DATE.year - 1 - int(rng.random() * min(5, served_years)),
                     v.DISCIPLINE_FORMS[int(rng.random() * len(v.DISCIPLINE_FORMS))],
                     "Vi phạm quy chế làm việc",
                 )

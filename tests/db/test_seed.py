@@ -103,3 +103,29 @@ def test_migrations_apply_twice_without_change(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     upgrade(url)
     upgrade(url)
+
+
+def test_generated_dates_are_in_order_and_never_in_the_future() -> None:
+    from db.seed.people import OFFICIAL_COLUMNS, REFERENCE_DATE
+
+    structure = build(2)
+    n = 4000
+    chunk = Generator(structure, assign(structure, n, 2), 2, None).chunk(0, n)
+    column = {name: i for i, name in enumerate(OFFICIAL_COLUMNS)}
+    recruited = {}
+    for row in chunk.officials:
+        birth, hired = row[column["birth_date"]], row[column["recruitment_date"]]
+        assert hired >= birth.replace(year=birth.year + 22, day=min(birth.day, 28)) and hired <= REFERENCE_DATE
+        effective = row[column["salary_effective_date"]]
+        assert effective is None or hired <= effective <= REFERENCE_DATE
+        recruited[row[0]] = hired
+    for oid, since, until, _ in chunk.work_history:
+        assert recruited[oid] <= since <= REFERENCE_DATE and (until is None or since <= until)
+    for _oid, _, _, since, until, _, _ in chunk.training:
+        assert since <= until <= REFERENCE_DATE
+    for oid, when, *_ in chunk.salary_history:
+        assert recruited[oid] <= when <= REFERENCE_DATE
+    for _oid, _, _, _, born, _ in chunk.family_member:
+        assert born is None or born < REFERENCE_DATE.year
+    for oid, year, *_ in (*chunk.reward, *chunk.discipline):
+        assert recruited[oid].year <= year < REFERENCE_DATE.year

@@ -113,3 +113,36 @@ def test_unexpected_errors_are_masked(api: Api, monkeypatch) -> None:  # type: i
         "path": ["codeList"],
     }
     assert codes.resolve_code_list("gender")
+
+
+def test_a_token_whose_kid_is_not_a_string_is_401(api: Api) -> None:
+    import base64
+    import json
+
+    def b64(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    for kid in (["a"], {}, 5):
+        token = f"{b64({'alg': 'ES256', 'kid': kid})}.{b64({'sub': 'admin'})}.c2ln"
+        assert graphql(api, {"query": "{ me { id } }"}, token).status_code == 401
+
+
+def test_a_body_that_is_not_utf8_is_400(api: Api) -> None:
+    response = api.client.post(
+        "/graphql",
+        content=b'{"query": "\xff"}',
+        headers={"Authorization": f"Bearer {api.token('admin')}", "content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_token_endpoint_caps_a_chunked_body_without_length(api: Api) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(100):
+            yield b"username=" + b"a" * 1000
+
+    response = api.client.post(
+        "/auth/token", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 413

@@ -155,3 +155,31 @@ def test_child_records_come_with_the_official(api: Api) -> None:
     assert official["workHistory"][-1]["toDate"] is None
     assert official["familyMembers"]
     assert {e["year"] for e in official["evaluations"]} <= {2023, 2024, 2025}
+
+
+@pytest.mark.parametrize("bad", ["99999999999999999999", "2147483648", "1_0", " 10", "+10", "0", "-3"])
+def test_ids_out_of_range_or_oddly_written_are_bad_input(api: Api, bad: str) -> None:
+    body = api.post("query($id: ID!) { official(id: $id) { id } }", variables={"id": bad})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize("payload", [["name:asc", "x", 2**63], ["name:asc", "x", True], ["name:asc", "a\u0000", 5]])
+def test_crafted_cursors_are_bad_input(api: Api, payload: list) -> None:
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    body = api.post(PAGE, variables={"first": 2, "after": cursor})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_nul_in_a_search_is_bad_input(api: Api) -> None:
+    body = api.post(PAGE, variables={"first": 2, "filter": {"name": "nguyen\u0000"}})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_variable_of_the_wrong_type_is_bad_input(api: Api) -> None:
+    body = api.post(PAGE, variables={"first": "many"})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = api.post(PAGE, variables={})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
