@@ -40,12 +40,14 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     elif isinstance(original, GraphQLError):
         # graphql-core wraps variable coercion errors (wrong type, missing required variable).
         message, code = error.message, "BAD_USER_INPUT"
-    elif original is None:
-        # No underlying exception: graphql-core itself rejected the document or a value.
+    elif original is None and error.path is None:
+        # No underlying exception and no path: graphql-core rejected the document before running it.
         message = error.message
         code = "GRAPHQL_PARSE_FAILED" if message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
-        if error.path is not None:
-            code = "BAD_USER_INPUT"
+    elif original is None:
+        # Raised while completing a value (e.g. null for a non-null field): our fault, not the caller's.
+        log.error("Execution error at %s: %s", error.path, error.message)
+        message, code = "Internal error", "INTERNAL"
     else:
         log.error("Unexpected error at %s", error.path, exc_info=original)
         message, code = "Internal error", "INTERNAL"
