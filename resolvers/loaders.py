@@ -22,36 +22,34 @@ Fetch = Callable[[AsyncConnection, Scope, list[Any]], Coroutine[Any, Any, list[R
 
 
 class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
+    _fetch: Fetch
+
     def __init__(self, engine: AsyncEngine, scope: Scope) -> None:
         super().__init__()
         self.engine = engine
         self.scope = scope
 
-    async def fetch(self, fetch: Fetch, keys: Sequence[K]) -> list[Row[Any]]:
+    async def rows(self, keys: Sequence[K]) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
-            return await fetch(conn, self.scope, list(keys))
+            return await type(self)._fetch(conn, self.scope, list(keys))
 
 
 class _ByIdLoader(_ScopedLoader[int]):
     """One row per key, or None where the key is missing or outside the scope."""
 
-    _fetch: Fetch
-
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Row[Any] | None]:
-        rows = await self.fetch(type(self)._fetch, keys)
-        by_id = {row.id: row for row in rows}
+        by_id = {row.id: row for row in await self.rows(keys)}
         return [by_id.get(key) for key in keys]
 
 
 class _GroupLoader(_ScopedLoader[Any]):
     """A list of rows per key, grouped by `_key` (rows arrive ordered as the query orders them)."""
 
-    _fetch: Fetch
     _key: str
 
     async def batch_load_fn(self, keys: Sequence[Any]) -> list[list[Row[Any]]]:
         groups: dict[Any, list[Row[Any]]] = defaultdict(list)
-        for row in await self.fetch(type(self)._fetch, keys):
+        for row in await self.rows(keys):
             groups[getattr(row, self._key)].append(row)
         return [groups.get(key, []) for key in keys]
 
@@ -92,20 +90,18 @@ class PositionsByUnitLoader(_GroupLoader):
         return await positions.list_by_units(conn, scope=scope, unit_ids=keys)
 
 
-class RecordsByOfficialLoader(_ScopedLoader[int]):
+class RecordsByOfficialLoader(_GroupLoader):
     """One child-record kind (training, family, …) for many officials at once."""
+
+    _key = "official_id"
 
     def __init__(self, engine: AsyncEngine, scope: Scope, kind: RecordKind) -> None:
         super().__init__(engine, scope)
         self.kind = kind
 
-    async def batch_load_fn(self, keys: Sequence[int]) -> list[list[Row[Any]]]:
+    async def rows(self, keys: Sequence[int]) -> list[Row[Any]]:
         async with self.engine.connect() as conn:
-            rows = await records.list_by_officials(conn, scope=self.scope, kind=self.kind, official_ids=keys)
-        groups: dict[int, list[Row[Any]]] = defaultdict(list)
-        for row in rows:
-            groups[row.official_id].append(row)
-        return [groups.get(key, []) for key in keys]
+            return await records.list_by_officials(conn, scope=self.scope, kind=self.kind, official_ids=keys)
 
 
 class Loaders:

@@ -1,7 +1,6 @@
 """Resolvers for officials: `me`, `official`, and the `officials` connection (also under units and
 positions). Every read goes through the request's scope via db.queries.officials."""
 
-from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -28,19 +27,6 @@ class OfficialFilterArgs(Protocol):
     name: str | None
 
 
-@dataclass(frozen=True)
-class _UnitOnly:
-    unit: str
-    include_subunits: bool = True
-    employee_types: list[Enum] | None = None
-    rank_codes: list[str] | None = None
-    gender: Enum | None = None
-    statuses: list[Enum] | None = None
-    birth_year_from: int | None = None
-    birth_year_to: int | None = None
-    name: str | None = None
-
-
 class OfficialOrderArgs(Protocol):
     field: Enum
     direction: Enum
@@ -61,16 +47,26 @@ def _values(items: list[Enum] | None) -> list[str]:
     return [item.value for item in items or ()]
 
 
+async def _unit_bounds(ctx: RequestContext, unit_ref: str | None, include_subunits: bool) -> dict[str, Any]:
+    """The unit part of the filter: its subtree path, or exactly its id."""
+    if unit_ref is None:
+        return {}
+    unit = await ctx.loaders.unit_by_id.load(parse_id(unit_ref, "unit"))
+    if unit is None:
+        raise NotFound(f"Unit '{unit_ref}' does not exist")
+    return {"unit_path": unit.path} if include_subunits else {"unit_id": unit.id}
+
+
 async def _to_filter(
     ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, **fixed: Any
 ) -> OfficialFilter:
-    if unit is not None:
+    if unit is not None and args is not None and args.unit is not None:
         # Unit.officials: the unit is the parent field's, and the caller's filter narrows within it.
-        if args is not None and args.unit is not None:
-            raise BadInput("`Unit.officials` is already filtered by its unit; leave `filter.unit` out")
-        args = replace(args, unit=str(unit)) if args is not None else _UnitOnly(unit=str(unit))
+        raise BadInput("`Unit.officials` is already filtered by its unit; leave `filter.unit` out")
+    unit_ref = str(unit) if unit is not None else (args.unit if args is not None else None)
+    bounds = await _unit_bounds(ctx, unit_ref, args.include_subunits if args is not None else True)
     if args is None:
-        return OfficialFilter(**fixed)
+        return OfficialFilter(**bounds, **fixed)
     if (
         args.birth_year_from is not None
         and args.birth_year_to is not None
@@ -80,15 +76,8 @@ async def _to_filter(
     for year in (args.birth_year_from, args.birth_year_to):
         if year is not None and not 1900 <= year <= 2100:
             raise BadInput(f"Birth year {year} is out of range")
-    unit_path = unit_id = None
-    if args.unit is not None:
-        unit = await ctx.loaders.unit_by_id.load(parse_id(args.unit, "unit"))
-        if unit is None:
-            raise NotFound(f"Unit '{args.unit}' does not exist")
-        unit_path, unit_id = (unit.path, None) if args.include_subunits else (None, unit.id)
     return OfficialFilter(
-        unit_path=unit_path,
-        unit_id=unit_id,
+        **bounds,
         employee_types=frozenset(_values(args.employee_types)),
         rank_codes=check_codes("rank", args.rank_codes, "rankCodes"),
         genders=frozenset(_values([args.gender] if args.gender else None)),
