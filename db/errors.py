@@ -27,3 +27,9 @@ class Unauthenticated(DomainError):
 
 class Forbidden(DomainError):
     code = "FORBIDDEN"
+
+
+class ForbiddenField(DomainError):
+    """The caller may read the row but not this field of it (or may not filter or sort by it)."""
+
+    code = "FORBIDDEN_FIELD"

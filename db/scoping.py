@@ -74,6 +74,14 @@ class Scope:
         """Every field some grant opens on some row."""
         return frozenset().union(*(grant.fields for grant in self.grants))
 
+    @cached_property
+    def everywhere(self) -> frozenset[str]:
+        """Fields readable on every row of the scope: the only ones a filter or an ordering may use,
+        since filtering by a field reveals it on the rows where it is not readable."""
+        if not self.grants:
+            return frozenset()
+        return frozenset.intersection(*(grant.fields for grant in self.grants))
+
     def readable(self, mask: int) -> frozenset[str]:
         """The fields readable on a row whose matched grants are the bits of `mask`.
 

@@ -18,11 +18,15 @@ from gateway.auth import Authenticator
 from gateway.config import Settings, get_settings
 from gateway.crypto import KeyRing
 from gateway.graphql import GraphQLView, json_error, read_capped_body
+from policies.authorizer import Authorizer
+from policies.written import Scopes
 from schema import build_schema
 
 log = logging.getLogger("ccvc.app")
 
 MAX_FORM_BYTES = 8192
+# RFC 7523 §2.2: how a client says its credential is a JWT it signed (`private_key_jwt`).
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -32,12 +36,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         settings.keys_dir, create=settings.env != "production", max_token_bytes=settings.max_token_bytes
     )
     authenticator = Authenticator(settings, keys, engine)
+    authorizer = Authorizer()
+    scopes = Scopes(authorizer, engine, ttl_seconds=settings.account_cache_seconds)
     schema = build_schema(
-        max_depth=settings.max_query_depth, max_aliases=settings.max_aliases, max_tokens=settings.max_query_tokens
+        authorizer=authorizer,
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_query_tokens,
     )
     view = GraphQLView(
         schema,
         authenticator=authenticator,
+        scopes=scopes,
         engine=engine,
         max_body_bytes=settings.max_body_bytes,
         graphiql=settings.graphiql_enabled,
@@ -84,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.engine = engine
     app.state.keys = keys
+    app.state.scopes = scopes
     return app
 
 
@@ -92,7 +103,8 @@ def _oauth_error(status: int, error: str, description: str) -> Response:
 
 
 async def _token_endpoint(request: Request, authenticator: Authenticator, settings: Settings) -> Response:
-    """RFC 6749 password grant: form-encoded (or JSON) username and password in, a bearer token out."""
+    """RFC 6749 token endpoint, form-encoded (or JSON) in, a bearer token out: the password grant for
+    people, and the client_credentials grant with a signed client assertion for partner agencies."""
     body = await read_capped_body(request, MAX_FORM_BYTES)
     if body is None:
         return _oauth_error(413, "invalid_request", "Request body is too large")
@@ -106,6 +118,8 @@ async def _token_endpoint(request: Request, authenticator: Authenticator, settin
     except (ValueError, UnicodeDecodeError):
         return _oauth_error(400, "invalid_request", "Body must be form-encoded or a JSON object")
     grant = fields.get("grant_type", "password")
+    if grant == "client_credentials":
+        return await _client_credentials_grant(fields, authenticator, settings)
     if grant != "password":
         return _oauth_error(400, "unsupported_grant_type", f"Grant type '{grant}' is not supported")
     username, password = fields.get("username"), fields.get("password")
@@ -115,6 +129,30 @@ async def _token_endpoint(request: Request, authenticator: Authenticator, settin
         access_token = await authenticator.password_login(username, password)
     except DomainError as error:
         return _oauth_error(400, "invalid_grant", error.message)
+    return _token_response(access_token, settings)
+
+
+async def _client_credentials_grant(
+    fields: dict[str, object], authenticator: Authenticator, settings: Settings
+) -> Response:
+    """RFC 7523 §2.2 client authentication by a signed assertion (partner agencies only)."""
+    if fields.get("client_assertion_type") != JWT_BEARER_ASSERTION:
+        return _oauth_error(400, "invalid_request", f"`client_assertion_type` must be {JWT_BEARER_ASSERTION}")
+    assertion, client_id = fields.get("client_assertion"), fields.get("client_id")
+    if not isinstance(assertion, str) or not assertion:
+        return _oauth_error(400, "invalid_request", "`client_assertion` is required")
+    if client_id is not None and not isinstance(client_id, str):
+        return _oauth_error(400, "invalid_request", "`client_id` must be a string")
+    try:
+        access_token = await authenticator.client_credentials(assertion, client_id or None)
+    except DomainError as error:
+        # RFC 6749 §5.2 reserves 401 for a client that authenticated with the Authorization header;
+        # the assertion travels in the body, so a failed client authentication is 400 invalid_client.
+        return _oauth_error(400, "invalid_client", error.message)
+    return _token_response(access_token, settings)
+
+
+def _token_response(access_token: str, settings: Settings) -> Response:
     return JSONResponse(
         {"access_token": access_token, "token_type": "Bearer", "expires_in": settings.token_ttl_seconds},
         headers={"Cache-Control": "no-store"},

@@ -1,6 +1,7 @@
 """Authentication: a bearer token (or a username and password at /auth/token) becomes a Principal."""
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -8,9 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 
 from db.errors import Unauthenticated
-from db.queries import accounts
+from db.queries import accounts, agencies
 from gateway.config import Settings
-from gateway.crypto import KeyRing
+from gateway.crypto import (
+    UNKNOWN_CLIENT_KEY,
+    KeyRing,
+    assertion_replay_deadline,
+    unverified_subject,
+    verify_client_assertion,
+)
 from gateway.passwords import verify_password
 from policies.principal import Principal
 
@@ -23,7 +30,10 @@ def principal_from_account(row: Row[Any]) -> Principal:
         roles=frozenset(row.roles.split()),
         unit_id=row.unit_id,
         unit_code=row.unit_code,
+        unit_path=row.unit_path,
+        top_unit_id=row.top_unit_id,
         official_id=row.official_id,
+        agency_id=row.agency_id,
         agency_code=row.agency_code,
     )
 
@@ -72,6 +82,44 @@ class Authenticator:
         if not verified or row is None:
             raise Unauthenticated("Unknown username or wrong password")
         return self.issue(username)
+
+    async def client_credentials(self, assertion: str, client_id: str | None) -> str:
+        """RFC 7523 client authentication: a partner agency proves it holds a registered key by
+        signing a short-lived assertion, and gets the same access token `issue` makes for its account.
+
+        `client_id` is the agency's account username (`agency.bhxh`); when absent, the assertion's
+        unverified `sub` names it, which is safe because verification then requires iss == sub ==
+        client_id under that client's own keys. The assertion's `aud` must be the gateway's issuer.
+        """
+        client = client_id or unverified_subject(assertion, max_token_bytes=self.settings.max_token_bytes)
+        agency_id, keys = await self._client_keys(client)
+        claims = verify_client_assertion(
+            assertion,
+            keys=keys,
+            audience=self.settings.issuer,
+            client_id=client,
+            max_token_bytes=self.settings.max_token_bytes,
+        )
+        if agency_id is None:  # unreachable: no keys, so verification has already failed
+            raise Unauthenticated(UNKNOWN_CLIENT_KEY)
+        # Only after the signature: an unauthenticated caller must not be able to fill the table.
+        forget_at = datetime.fromtimestamp(assertion_replay_deadline(claims), UTC)
+        async with self.engine.begin() as conn:
+            fresh = await agencies.record_assertion(
+                conn, agency_id=agency_id, jti=claims["jti"], expires_at=forget_at, now=datetime.now(UTC)
+            )
+        if not fresh:
+            raise Unauthenticated("Client assertion has already been used")
+        return self.issue(client)
+
+    async def _client_keys(self, client: str) -> tuple[int | None, dict[str, dict[str, str]]]:
+        """The agency id and active keys behind a client id. An unknown, disabled or non-agency account
+        gets no keys, so verification fails with the same message as an unregistered key."""
+        async with self.engine.connect() as conn:
+            row = await accounts.get_by_username(conn, client)
+            if row is None or row.disabled or row.kind != "agency" or row.agency_id is None:
+                return None, {}
+            return row.agency_id, await agencies.active_keys(conn, agency_id=row.agency_id)
 
     def issue(self, username: str) -> str:
         return self.keys.issue_token(

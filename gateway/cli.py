@@ -1,4 +1,5 @@
-"""`ccvc`: the operator's command line (database, synthetic data, accounts, tokens, keys, server)."""
+"""`ccvc`: the operator's command line (database, synthetic data, accounts, tokens, keys, partner
+agencies' keys, server)."""
 
 import argparse
 import asyncio
@@ -6,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlalchemy.engine import make_url
 from db import migrate
 from db.engine import create_engine
 from db.errors import DomainError
-from db.queries import accounts
+from db.queries import accounts, agencies
 from gateway.config import Settings, get_settings
 
 DEMO_DATABASE = "./var/demo.db"
@@ -134,6 +136,71 @@ def cmd_keys_generate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+async def _register_agency_key(settings: Settings, code: str, public_jwk: dict[str, str], kid: str) -> None:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            agency = await agencies.get_by_code(conn, code)
+            if agency is None:
+                raise DomainError(f"No agency with code '{code}' (`ccvc agencies list`)")
+            await agencies.add_key(conn, agency_id=agency.id, kid=kid, public_jwk=public_jwk, now=datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+def cmd_agencies_register_key(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.crypto import public_jwk_from_pem, thumbprint
+
+    try:
+        pem = Path(args.public_key).read_bytes()
+    except OSError as error:
+        return _fail(f"cannot read '{args.public_key}': {error.strerror}")
+    public_jwk = public_jwk_from_pem(pem)
+    kid = thumbprint(public_jwk)
+    asyncio.run(_register_agency_key(settings, args.agency, public_jwk, kid))
+    # The kid is what the agency puts in its assertions' header: last line, alone, for scripts.
+    print(f"Registered a key for agency {args.agency}; its assertions must carry this kid:", file=sys.stderr)
+    print(kid)
+    return 0
+
+
+async def _revoke_agency_key(settings: Settings, kid: str) -> bool:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as conn:
+            return await agencies.revoke_key(conn, kid=kid, now=datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+def cmd_agencies_revoke_key(settings: Settings, args: argparse.Namespace) -> int:
+    if not asyncio.run(_revoke_agency_key(settings, args.kid)):
+        return _fail(f"no active key {args.kid}")
+    print(f"Revoked key {args.kid}: assertions signed with it are refused from now on.")
+    return 0
+
+
+async def _agencies(settings: Settings) -> list[dict[str, Any]]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await agencies.list_(conn)
+            kids = await agencies.active_kids(conn)
+    finally:
+        await engine.dispose()
+    return [{"code": r.code, "name": r.name, "kids": kids.get(r.id, [])} for r in rows]
+
+
+def cmd_agencies_list(settings: Settings, args: argparse.Namespace) -> int:
+    rows = asyncio.run(_agencies(settings))
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    for row in rows:
+        print(f"{row['code']:<12} {row['name']:<48} {' '.join(row['kids']) or '(no active key)'}")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -208,6 +275,21 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_parser("generate", help="create the first signing key in CCVC_KEYS_DIR").set_defaults(
         run=cmd_keys_generate
     )
+
+    partners = commands.add_parser("agencies", help="partner agencies and the public keys they sign assertions with")
+    agency_commands = partners.add_subparsers(dest="agencies_command", required=True)
+    register = agency_commands.add_parser(
+        "register-key", help="register an agency's P-256 public key (PEM); prints the kid its assertions must carry"
+    )
+    register.add_argument("--agency", required=True, help="agency code (bhxh, BTC, ...)")
+    register.add_argument("--public-key", required=True, metavar="FILE", help="PEM SubjectPublicKeyInfo, EC P-256")
+    register.set_defaults(run=cmd_agencies_register_key)
+    revoke = agency_commands.add_parser("revoke-key", help="revoke a registered key at once")
+    revoke.add_argument("--kid", required=True, help="the key's kid (`ccvc agencies list`)")
+    revoke.set_defaults(run=cmd_agencies_revoke_key)
+    agency_listing = agency_commands.add_parser("list", help="list agencies (code, name, active key ids)")
+    agency_listing.add_argument("--json", action="store_true", help="print JSON")
+    agency_listing.set_defaults(run=cmd_agencies_list)
 
     for name, helptext in (("serve", "serve the gateway"), ("demo", "create a demo database if missing, then serve")):
         server = commands.add_parser(name, help=helptext)

@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jose import jwk, jwt
 from jose.backends.base import Key
-from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+from jose.exceptions import ExpiredSignatureError, JWKError, JWTClaimsError, JWTError
 
-from db.errors import DomainError
+from db.errors import BadInput, DomainError
 
 ALGORITHM: Final = "ES256"
 _REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "exp", "nbf", "iat", "jti")
@@ -195,3 +196,133 @@ def generate_key(keys_dir: Path, *, status: str = "active") -> str:
     entries.append({"kid": kid, "status": status, "created": datetime.now(UTC).isoformat()})
     manifest.write_text(json.dumps({"keys": entries}, indent=2) + "\n")
     return kid
+
+
+# Partner agencies authenticate with client assertions (RFC 7523 `private_key_jwt`): a JWT the agency
+# signs with its own P-256 key, whose public half an operator registered (`ccvc agencies register-key`).
+# Same discipline as `KeyRing.verify_token`: the header picks a registered key, never the algorithm.
+
+_ASSERTION_REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat", "jti")
+_MAX_JTI_LENGTH: Final = 128  # the width of used_assertion.jti
+# One message for "no such client", "client disabled", "no key" and "not this client's key": a caller
+# probing client ids learns nothing about which agencies exist.
+UNKNOWN_CLIENT_KEY: Final = "Unknown client, or the assertion's key is not registered to it"
+
+
+def public_jwk_from_pem(pem: bytes) -> dict[str, str]:
+    """The public JWK (kty, crv, x, y) of a PEM SubjectPublicKeyInfo; only P-256, the ES256 curve."""
+    if b"PRIVATE KEY" in pem:
+        raise BadInput("This is a private key: it stays with the agency; register its public key (BEGIN PUBLIC KEY)")
+    try:
+        public = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise BadInput("Not a PEM public key (expected -----BEGIN PUBLIC KEY-----)") from None
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        raise BadInput("The public key must be an EC key on P-256 (secp256r1), the curve of ES256")
+    return _public_jwk(public)
+
+
+def unverified_subject(token: str, *, max_token_bytes: int) -> str:
+    """The `sub` an assertion claims, unverified: only used to choose whose keys will verify it."""
+    if len(token) > max_token_bytes:
+        raise InvalidToken("Client assertion is larger than the gateway accepts")
+    try:
+        claims = jwt.get_unverified_claims(token)
+    except JWTError:
+        raise InvalidToken("Client assertion is not a well-formed JWS") from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise InvalidToken("Client assertion has no `sub`, and no client_id was given")
+    return subject
+
+
+def assertion_replay_deadline(claims: Mapping[str, Any]) -> int:
+    """Until when (epoch seconds) a verified assertion's jti must be remembered: the last moment the
+    assertion could still verify, its `exp` plus the clock-skew leeway."""
+    return int(claims["exp"]) + _CLOCK_SKEW_SECONDS
+
+
+def verify_client_assertion(
+    token: str,
+    *,
+    keys: Mapping[str, Mapping[str, str]],
+    audience: str,
+    client_id: str,
+    max_token_bytes: int,
+    max_lifetime_seconds: int = 300,
+) -> dict[str, Any]:
+    """Verify an agency's client assertion against `keys` (kid -> registered public JWK) and return
+    its claims. `iss` and `sub` must both be `client_id`, `aud` must be `audience`, and the assertion
+    may live at most `max_lifetime_seconds`, so its jti only needs remembering that long.
+    Replay (a jti seen before) is the caller's check: it needs the database."""
+    key = _assertion_key(token, keys, max_token_bytes)
+    claims = _decode_assertion(token, key, audience=audience, client_id=client_id)
+    _check_assertion_claims(claims, client_id=client_id, max_lifetime_seconds=max_lifetime_seconds)
+    return claims
+
+
+def _assertion_key(token: str, keys: Mapping[str, Mapping[str, str]], max_token_bytes: int) -> Key:
+    if len(token) > max_token_bytes:
+        raise InvalidToken("Client assertion is larger than the gateway accepts")
+    try:
+        header = jwt.get_unverified_header(token)
+        if not isinstance(header, dict):
+            raise JWTError("header is not an object")
+    except JWTError:
+        raise InvalidToken("Client assertion is not a well-formed JWS") from None
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"Client assertion algorithm must be {ALGORITHM}")
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        raise InvalidToken("Client assertion header must name its key (`kid`)")
+    public_jwk = keys.get(kid)
+    if public_jwk is None:
+        raise InvalidToken(UNKNOWN_CLIENT_KEY)
+    if public_jwk.get("kty") != "EC" or public_jwk.get("crv") != "P-256":
+        # Registration only stores P-256 keys; anything else in the table must never become an HMAC secret.
+        raise InvalidToken(UNKNOWN_CLIENT_KEY)
+    try:
+        return jwk.construct(dict(public_jwk), algorithm=ALGORITHM)
+    except JWKError:
+        raise InvalidToken(UNKNOWN_CLIENT_KEY) from None
+
+
+def _decode_assertion(token: str, key: Key, *, audience: str, client_id: str) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=client_id,
+            options={f"require_{c}": True for c in _ASSERTION_REQUIRED_CLAIMS} | {"leeway": _CLOCK_SKEW_SECONDS},
+        )
+    except ExpiredSignatureError:
+        raise InvalidToken("Client assertion has expired") from None
+    except JWTClaimsError as error:
+        raise InvalidToken(f"Client assertion claims are invalid: {error}") from None
+    except JWTError as error:
+        # jose reports a missing required claim as a plain JWTError; say which, not "signature".
+        reason = str(error) if "claim" in str(error).lower() else "signature is invalid"
+        raise InvalidToken(f"Client assertion {reason}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidToken("Client assertion claims are malformed") from None
+    return claims
+
+
+def _check_assertion_claims(claims: Mapping[str, Any], *, client_id: str, max_lifetime_seconds: int) -> None:
+    # RFC 7523 §3: a client authenticating itself is both the issuer and the subject.
+    if claims["sub"] != client_id:
+        raise InvalidToken("Client assertion `sub` must equal its `iss` (the client_id)")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI_LENGTH:
+        raise InvalidToken(f"Client assertion `jti` must be a non-empty string of at most {_MAX_JTI_LENGTH} characters")
+    issued, expires = claims["iat"], claims["exp"]
+    # jose accepts numeric strings ("123") and booleans for exp/iat; arithmetic below needs numbers.
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (issued, expires)):
+        raise InvalidToken("Client assertion `iat` and `exp` must be numbers")
+    # An assertion minted for the future could be replayed long after its jti was forgotten.
+    if issued > time.time() + _CLOCK_SKEW_SECONDS:
+        raise InvalidToken("Client assertion is issued in the future (`iat`)")
+    if expires - issued > max_lifetime_seconds:
+        raise InvalidToken(f"Client assertion lives longer than {max_lifetime_seconds} s (`exp` - `iat`)")

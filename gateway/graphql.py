@@ -20,6 +20,7 @@ from strawberry.types import ExecutionResult
 
 from db.errors import DomainError
 from gateway.auth import Authenticator
+from policies.written import Scopes
 from resolvers.context import RequestContext
 
 log = logging.getLogger("ccvc.graphql")
@@ -61,10 +62,18 @@ def _format(error: GraphQLError) -> dict[str, Any]:
 
 class GraphQLView(GraphQL[RequestContext, None]):
     def __init__(
-        self, schema: Any, *, authenticator: Authenticator, engine: AsyncEngine, max_body_bytes: int, graphiql: bool
+        self,
+        schema: Any,
+        *,
+        authenticator: Authenticator,
+        scopes: Scopes,
+        engine: AsyncEngine,
+        max_body_bytes: int,
+        graphiql: bool,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
         self.authenticator = authenticator
+        self.scopes = scopes
         self.engine = engine
         self.max_body_bytes = max_body_bytes
 
@@ -88,7 +97,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
             return json_error(401, error.message, error.code)
         if request.method == "POST" and await read_capped_body(request, self.max_body_bytes) is None:
             return json_error(413, f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
-        context = RequestContext(principal=principal, engine=self.engine)
+        scope = await self.scopes.for_principal(principal)
+        context = RequestContext(principal=principal, engine=self.engine, scope=scope, scopes=self.scopes)
         try:
             return await self.run(request, context=context)
         except HTTPException as error:

@@ -1,19 +1,149 @@
-"""Turns a principal into the Scope every database read of the request goes through.
+"""Casbin decides: the ONLY module that imports casbin.
 
-Interim rule of the foundation issue: any authenticated caller reads everything. The casbin policies
-(the authorization issue) replace the body of `scope_for`; its callers and the SQL that applies the
-scope stay as they are.
+The model (model.conf) and the role policy (policy.csv) are loaded once per process. For a request,
+`scope_for` partially evaluates them: the read lines whose subject is one of the principal's subjects
+(its account, its roles, its agency), plus its written grants and agreements from the database,
+become a Scope, i.e. SQL predicates with the fields each opens. `enforce` answers the same question
+row by row; the gateway uses it only off the hot path (managing grants) and the property test uses it
+as the oracle the SQL path must equal.
 """
 
-from db.scoping import Everyone, Grant, Scope
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Final
+
+import casbin
+
+from db.scoping import Scope
 from policies.principal import Principal
+from policies.rules import (
+    ALL_FIELDS,
+    DECISION_KINDS,
+    MANAGE_GRANTS,
+    READ,
+    PolicyLine,
+    RowFacts,
+    SubjectFacts,
+    build_scope,
+    managed_top_units,
+    within,
+)
 
-# Placeholder field set of the interim grant; per-field decisions arrive with the casbin policies.
-ALL_FIELDS = frozenset({"*"})
+HERE: Final = Path(__file__).resolve().parent
+MODEL_PATH: Final = HERE / "model.conf"
+POLICY_PATH: Final = HERE / "policy.csv"
 
-_EVERYTHING = Scope(grants=(Grant(predicate=Everyone(), fields=ALL_FIELDS, basis="interim:authenticated"),))
+
+class PolicyError(Exception):
+    """The policy files are inconsistent; the gateway must not start with them."""
 
 
-def scope_for(principal: Principal) -> Scope:
-    del principal  # every authenticated principal gets the same scope until the policies land
-    return _EVERYTHING
+class Authorizer:
+    def __init__(self, model_path: Path = MODEL_PATH, policy_path: Path = POLICY_PATH) -> None:
+        self._model_path = model_path
+        self._policy_path = policy_path
+        self._enforcer = casbin.Enforcer(str(model_path), str(policy_path))
+        self._enforcer.add_function("within", within)
+        self._role_lines: dict[str, tuple[PolicyLine, ...]] = {}
+        for subject, relation, fields, action in self._enforcer.get_policy():
+            line = PolicyLine(subject, relation, fields, action, basis=f"policy:{subject}")
+            self._role_lines[subject] = (*self._role_lines.get(subject, ()), line)
+        self._check()
+
+    # -- what the policy files say ------------------------------------------------------------
+
+    @cached_property
+    def version(self) -> str:
+        """SHA-256 of the model and the policy in force (what a receipt cites as policy_version)."""
+        digest = hashlib.sha256()
+        for path in (self._model_path, self._policy_path):
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    @cached_property
+    def _links(self) -> dict[str, str]:
+        return {child: parent for child, parent in self._enforcer.get_named_grouping_policy("g2")}
+
+    @cached_property
+    def decisions(self) -> Mapping[str, str]:
+        """Every schema field ("Type.field") to its decision: a data group, or public/scoped/inherited."""
+        return {name: parent for name, parent in self._links.items() if "." in name}
+
+    @cached_property
+    def groups(self) -> Mapping[str, frozenset[str]]:
+        """Each data group (and "all") to the fields it opens."""
+        members: dict[str, set[str]] = {}
+        for name, group in self.decisions.items():
+            if group in DECISION_KINDS:
+                continue
+            members.setdefault(group, set()).add(name)
+            members.setdefault(ALL_FIELDS, set()).add(name)
+        return {group: frozenset(fields) for group, fields in members.items()}
+
+    @cached_property
+    def data_fields(self) -> frozenset[str]:
+        """Fields checked row by row against the grants that matched the row."""
+        return self.groups.get(ALL_FIELDS, frozenset())
+
+    def expand(self, names: Iterable[str]) -> frozenset[str]:
+        """Field and group names, as a written grant lists them, to fields; unknown names raise."""
+        fields: set[str] = set()
+        for name in names:
+            if name in self.groups:
+                fields |= self.groups[name]
+            elif name in self.data_fields:
+                fields.add(name)
+            else:
+                raise KeyError(name)
+        return frozenset(fields)
+
+    def _check(self) -> None:
+        for name, group in self.decisions.items():
+            if group not in DECISION_KINDS and self._links.get(group) != ALL_FIELDS:
+                raise PolicyError(f"Field '{name}' is in group '{group}', which is not linked to '{ALL_FIELDS}'")
+        for lines in self._role_lines.values():
+            for line in lines:
+                if line.action == READ and line.fields not in self.groups and line.fields not in self.data_fields:
+                    raise PolicyError(f"Policy line for '{line.subject}' opens unknown fields '{line.fields}'")
+
+    # -- per principal ------------------------------------------------------------------------
+
+    def role_lines(self, principal: Principal) -> list[PolicyLine]:
+        return [line for subject in principal.subjects for line in self._role_lines.get(subject, ())]
+
+    def scope_for(self, principal: Principal, written: Sequence[PolicyLine] = ()) -> Scope:
+        """The principal's Scope: its role lines and its written lines (grants, agreements in force)."""
+        return build_scope(principal, [*self.role_lines(principal), *written], self.groups)
+
+    def managed_top_units(self, principal: Principal) -> frozenset[int] | None:
+        """Whose grants the principal may list (None: everyone's); enforce decides each change."""
+        return managed_top_units(principal, self.role_lines(principal))
+
+    def decider(self, principal: Principal, written: Sequence[PolicyLine] = ()) -> "Decider":
+        """casbin's own row-by-row answers for this principal. Slow by design: never on the read path."""
+        # A fresh enforcer: the principal's links (its roles, its agency) and its written lines are
+        # added to a copy of the file policy, so concurrent requests never share them.
+        enforcer = casbin.Enforcer(str(self._model_path), str(self._policy_path))
+        enforcer.add_function("within", within)
+        for subject in principal.subjects[1:]:
+            enforcer.add_grouping_policy(principal.subject, subject)
+        for line in written:
+            enforcer.add_policy(line.subject, line.relation, line.fields, line.action)
+        return Decider(enforcer, SubjectFacts.of(principal))
+
+    def may_manage_grants(self, principal: Principal, *, unit_path: str, top_unit_id: int) -> bool:
+        """Whether the principal may grant or revoke access to officials of a unit (the HR of its
+        ministry or province, or the national administrator)."""
+        row = RowFacts(id=0, unit_path=unit_path, top_unit_id=top_unit_id, field="-")
+        return self.decider(principal).allows(row, MANAGE_GRANTS)
+
+
+class Decider:
+    def __init__(self, enforcer: casbin.Enforcer, subject: SubjectFacts) -> None:
+        self._enforcer = enforcer
+        self._subject = subject
+
+    def allows(self, row: RowFacts, action: str = READ) -> bool:
+        return bool(self._enforcer.enforce(self._subject, row, action))

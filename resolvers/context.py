@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.scoping import Scope
-from policies.authorizer import scope_for
 from policies.principal import Principal
+from policies.written import Scopes
 from resolvers.loaders import Loaders
 
 
@@ -16,12 +16,14 @@ from resolvers.loaders import Loaders
 class RequestContext:
     principal: Principal
     engine: AsyncEngine
-    scope: Scope = field(init=False)
+    # One scope per request, fixed before any resolver runs: every loader is bound to it.
+    scope: Scope
+    # Where the scope came from: the authorizer (for decisions off the read path, such as managing
+    # grants) and the cache to clear when a grant changes.
+    scopes: Scopes
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        # One scope per request, fixed before any resolver runs: every loader is bound to it.
-        self.scope = scope_for(self.principal)
         self.loaders = Loaders(self.engine, self.scope)
 
     @asynccontextmanager

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Row
 
-from db.errors import BadInput, NotFound
+from db.errors import BadInput, ForbiddenField, NotFound
 from db.queries import officials
 from db.queries.officials import OfficialFilter, OrderField, Ordering
 from resolvers.codes import check_codes
@@ -30,6 +30,60 @@ class OfficialFilterArgs(Protocol):
 class OfficialOrderArgs(Protocol):
     field: Enum
     direction: Enum
+
+
+# The field each filter argument and each ordering reads: using it needs that field readable on every
+# row of the caller's scope, or the filter would reveal it where it is not.
+_FILTER_FIELDS = {
+    "unit": "Official.unit",
+    "position_id": "Official.position",
+    "employee_types": "Official.employeeType",
+    "rank_codes": "Official.rank",
+    "gender": "Official.gender",
+    "statuses": "Official.status",
+    "birth_year_from": "Official.birthDate",
+    "birth_year_to": "Official.birthDate",
+    "name": "Official.fullName",
+}
+_ORDER_FIELDS = {"name": "Official.fullName", "code": "Official.code", "birth_date": "Official.birthDate"}
+_ARGUMENT_NAMES = {
+    "unit": "unit",
+    "position_id": "position",
+    "employee_types": "employeeTypes",
+    "rank_codes": "rankCodes",
+    "gender": "gender",
+    "statuses": "statuses",
+    "birth_year_from": "birthYearFrom",
+    "birth_year_to": "birthYearTo",
+    "name": "name",
+}
+
+
+def _require_readable(ctx: RequestContext, field: str, what: str) -> None:
+    if field not in ctx.scope.everywhere:
+        name = field.partition(".")[2]
+        raise ForbiddenField(f"{what} needs `{name}` readable on every official in your scope")
+
+
+def _check_filter(
+    ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, fixed: dict[str, Any]
+) -> None:
+    used = [name for name in fixed if name in _FILTER_FIELDS]
+    if unit is not None:
+        used.append("unit")
+    if args is not None:
+        used += [name for name in _FILTER_FIELDS if name in vars(args) and getattr(args, name) not in (None, [])]
+    for name in used:
+        _require_readable(ctx, _FILTER_FIELDS[name], f"Filtering by `{_ARGUMENT_NAMES[name]}`")
+
+
+def _ordering(ctx: RequestContext, order_by: OfficialOrderArgs | None) -> Ordering:
+    if order_by is None:
+        # By name when the caller may read names everywhere; otherwise by id, which reveals nothing.
+        return Ordering(field="name" if _ORDER_FIELDS["name"] in ctx.scope.everywhere else "id")
+    field: OrderField = order_by.field.value
+    _require_readable(ctx, _ORDER_FIELDS[field], f"Ordering by `{order_by.field.name}`")
+    return Ordering(field=field, descending=order_by.direction.value == "DESC")
 
 
 async def resolve_me(ctx: RequestContext) -> Row[Any] | None:
@@ -102,10 +156,10 @@ async def resolve_officials(
     """A keyset page of officials. `fixed` pins the filter to a unit or position (Unit.officials,
     Position.holders) on top of whatever the caller filters by."""
     limit = check_first(first)
-    field: OrderField = order_by.field.value if order_by else "name"
-    descending = bool(order_by and order_by.direction.value == "DESC")
-    ordering = Ordering(field=field, descending=descending)
-    order_key = f"{field}:{'desc' if descending else 'asc'}"
+    _check_filter(ctx, filter, unit, fixed)
+    ordering = _ordering(ctx, order_by)
+    field = ordering.field
+    order_key = f"{field}:{'desc' if ordering.descending else 'asc'}"
     position = decode_cursor(after, order_key) if after else None
     query = await _to_filter(ctx, filter, unit, **fixed)
     async with ctx.connect() as conn:

@@ -48,6 +48,9 @@ def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
             value = date.fromisoformat(value)
         except (TypeError, ValueError):
             raise BadInput("`after` is not a cursor this API issued") from None
+    elif order.startswith("id:"):
+        if value != row_id:
+            raise BadInput("`after` is not a cursor this API issued")
     elif not isinstance(value, str) or "\x00" in value:
         raise BadInput("`after` is not a cursor this API issued")
     return value, row_id

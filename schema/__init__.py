@@ -8,8 +8,11 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCa
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
+from policies.authorizer import Authorizer
 from schema.codes import CodeQueries
+from schema.grants import GrantMutations, GrantQueries
 from schema.officials import OfficialQueries
+from schema.policy import apply_field_policy
 from schema.positions import PositionQueries
 from schema.units import UnitQueries
 
@@ -25,11 +28,16 @@ class _Schema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries):
+class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQueries):
     pass
 
 
-def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawberry.Schema:
+@strawberry.type
+class Mutation(GrantMutations):
+    pass
+
+
+def build_schema(*, authorizer: Authorizer, max_depth: int, max_aliases: int, max_tokens: int) -> strawberry.Schema:
     # The limiting rules are built once, here: strawberry's QueryDepthLimiter/MaxAliasesLimiter make
     # new rule classes per instance, and the validation cache keys on the rule classes, so building
     # them per request would turn every request into a cache miss.
@@ -37,8 +45,9 @@ def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawb
         max_depth_rule(max_depth, None, None),
         max_aliases_rule(max_aliases),
     ]
-    return _Schema(
+    schema = _Schema(
         query=Query,
+        mutation=Mutation,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
@@ -46,3 +55,6 @@ def build_schema(*, max_depth: int, max_aliases: int, max_tokens: int) -> strawb
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ],
     )
+    # Deny by default: the build fails unless the policy decides every field of every type.
+    apply_field_policy(schema._schema, authorizer.decisions, authorizer.data_fields)
+    return schema

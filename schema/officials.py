@@ -12,7 +12,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE, Page
 from resolvers.positions import resolve_position_by_id
 from resolvers.records import resolve_records
 from resolvers.units import resolve_unit_by_id
-from schema.common import Code, Ctx, OrderDirection, PageInfo, code_field, required_code_field
+from schema.common import Code, Ctx, OrderDirection, PageInfo, code_field
 from schema.records import (
     Discipline,
     Evaluation,
@@ -85,30 +85,34 @@ class OfficialFilter:
 
 
 def _records(kind: str, item: type, description: str) -> Any:
-    async def resolve(root: strawberry.Parent[Any], info: Ctx) -> list[item]:  # type: ignore[valid-type]
+    async def resolve(root: strawberry.Parent[Any], info: Ctx) -> list[item] | None:  # type: ignore[valid-type]
         return await resolve_records(info.context, kind, root.id)  # type: ignore[arg-type]
 
     return strawberry.field(resolver=resolve, description=description)
 
 
-@strawberry.type(description="A cán bộ, công chức, viên chức or người lao động: the Mẫu 2C CV.")
+@strawberry.type(
+    description="A cán bộ, công chức, viên chức or người lao động: the Mẫu 2C CV. Which fields a caller may "
+    "read can differ from one official to the next; a field it may not read is null, with a FORBIDDEN_FIELD "
+    "error at its path."
+)
 class Official:
     id: strawberry.ID
-    code: str = strawberry.field(description="Số hiệu")
-    personal_id: str = strawberry.field(description="Số định danh cá nhân (12 digits)")
-    full_name: str
+    code: str | None = strawberry.field(description="Số hiệu")
+    personal_id: str | None = strawberry.field(description="Số định danh cá nhân (12 digits)")
+    full_name: str | None
     other_name: str | None
-    birth_date: date
-    gender: Code = required_code_field("gender", "gender", "Giới tính")
-    birthplace: str
-    hometown: str = strawberry.field(description="Quê quán")
-    ethnicity: Code = required_code_field("ethnicity", "ethnicity", "Dân tộc")
-    religion: Code = required_code_field("religion", "religion", "Tôn giáo")
-    permanent_address: str
-    current_address: str
-    employee_type: Code = required_code_field("employee_type", "employee_type", "Loại")
+    birth_date: date | None
+    gender: Code | None = code_field("gender", "gender", "Giới tính")
+    birthplace: str | None
+    hometown: str | None = strawberry.field(description="Quê quán")
+    ethnicity: Code | None = code_field("ethnicity", "ethnicity", "Dân tộc")
+    religion: Code | None = code_field("religion", "religion", "Tôn giáo")
+    permanent_address: str | None
+    current_address: str | None
+    employee_type: Code | None = code_field("employee_type", "employee_type", "Loại")
     job_title: str | None = strawberry.field(description="Chức vụ hiện tại")
-    concurrent_titles: list[str] = strawberry.field(description="Chức vụ kiêm nhiệm")
+    concurrent_titles: list[str] | None = strawberry.field(description="Chức vụ kiêm nhiệm")
     recruitment_occupation: str | None
     main_duties: str | None
     rank: Code | None = code_field("rank", "rank_code", "Ngạch / chức danh nghề nghiệp (mã ngạch)")
@@ -133,24 +137,24 @@ class Official:
     weight_kg: int | None
     blood_group: str | None
     social_insurance_number: str | None
-    status: Code = required_code_field("status", "status", "Tình trạng")
-    version: int
-    updated_at: datetime
+    status: Code | None = code_field("status", "status", "Tình trạng")
+    version: int | None
+    updated_at: datetime | None
 
-    work_history: list[WorkHistoryEntry] = _records("work_history", WorkHistoryEntry, "Quá trình công tác")
-    training: list[TrainingEntry] = _records("training", TrainingEntry, "Đào tạo, bồi dưỡng")
-    salary_history: list[SalaryHistoryEntry] = _records("salary_history", SalaryHistoryEntry, "Diễn biến lương")
-    family_members: list[FamilyMember] = _records("family", FamilyMember, "Quan hệ gia đình")
-    rewards: list[Reward] = _records("rewards", Reward, "Khen thưởng")
-    disciplines: list[Discipline] = _records("disciplines", Discipline, "Kỷ luật")
-    evaluations: list[Evaluation] = _records("evaluations", Evaluation, "Đánh giá, xếp loại")
+    work_history: list[WorkHistoryEntry] | None = _records("work_history", WorkHistoryEntry, "Quá trình công tác")
+    training: list[TrainingEntry] | None = _records("training", TrainingEntry, "Đào tạo, bồi dưỡng")
+    salary_history: list[SalaryHistoryEntry] | None = _records("salary_history", SalaryHistoryEntry, "Diễn biến lương")
+    family_members: list[FamilyMember] | None = _records("family", FamilyMember, "Quan hệ gia đình")
+    rewards: list[Reward] | None = _records("rewards", Reward, "Khen thưởng")
+    disciplines: list[Discipline] | None = _records("disciplines", Discipline, "Kỷ luật")
+    evaluations: list[Evaluation] | None = _records("evaluations", Evaluation, "Đánh giá, xếp loại")
 
     @strawberry.field(description="Đơn vị công tác")
-    async def unit(self, info: Ctx) -> UnitRef:
+    async def unit(self, info: Ctx) -> UnitRef | None:
         return await resolve_unit_by_id(info.context, self.unit_id)  # type: ignore[attr-defined,no-any-return]
 
     @strawberry.field(description="The ministry or province the official's unit belongs to")
-    async def top_unit(self, info: Ctx) -> UnitRef:
+    async def top_unit(self, info: Ctx) -> UnitRef | None:
         return await resolve_unit_by_id(info.context, self.top_unit_id)  # type: ignore[attr-defined,no-any-return]
 
     @strawberry.field(description="Vị trí việc làm")

@@ -15,7 +15,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from db.models.accounts import Account, Agency  # noqa: E402
+from db.models.accounts import Account, Agency, AgencyKey, UsedAssertion  # noqa: E402
+from db.models.grants import AccessGrant, Agreement  # noqa: E402
 from db.models.officials import Official  # noqa: E402
 from db.models.positions import Position  # noqa: E402
 from db.models.records import (  # noqa: E402
@@ -39,8 +40,11 @@ def table_of(model: type[SQLModel]) -> Table:
 
 
 __all__ = [
+    "AccessGrant",
     "Account",
     "Agency",
+    "AgencyKey",
+    "Agreement",
     "Discipline",
     "Evaluation",
     "FamilyMember",
@@ -50,6 +54,7 @@ __all__ = [
     "SalaryHistory",
     "Training",
     "Unit",
+    "UsedAssertion",
     "WorkHistory",
     "metadata",
     "table_of",

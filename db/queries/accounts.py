@@ -15,7 +15,13 @@ ACCOUNT = table_of(Account)
 AGENCY = table_of(Agency)
 UNIT = table_of(Unit)
 
-_COLUMNS = (*ACCOUNT.c, UNIT.c.code.label("unit_code"), AGENCY.c.code.label("agency_code"))
+_COLUMNS = (
+    *ACCOUNT.c,
+    UNIT.c.code.label("unit_code"),
+    UNIT.c.path.label("unit_path"),
+    UNIT.c.top_unit_id.label("top_unit_id"),
+    AGENCY.c.code.label("agency_code"),
+)
 
 
 def _select() -> Any:

@@ -8,15 +8,16 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Row, Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.scoping import OFFICIAL, Scope, grant_mask, official_filter, subtree_filter
+from db.scoping import OFFICIAL, UNIT, Scope, grant_mask, official_filter, subtree_filter
 from db.text import fold
 
-OrderField = Literal["name", "code", "birth_date"]
+OrderField = Literal["name", "code", "birth_date", "id"]
 
 _ORDER_COLUMNS = {
     "name": OFFICIAL.c.name_sort,
     "code": OFFICIAL.c.code,
     "birth_date": OFFICIAL.c.birth_date,
+    "id": OFFICIAL.c.id,
 }
 
 
@@ -81,6 +82,17 @@ async def get(conn: AsyncConnection, *, scope: Scope, official_id: int) -> Row[A
 
 async def get_many(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> list[Row[Any]]:
     stmt = _scoped(scope, OfficialFilter()).where(OFFICIAL.c.id.in_(sorted(set(official_ids))))
+    return list((await conn.execute(stmt)).all())
+
+
+async def placements(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> list[Row[Any]]:
+    """Where each official of the scope sits (id, top_unit_id, unit_path): what policy relations look at."""
+    stmt = (
+        select(OFFICIAL.c.id, OFFICIAL.c.top_unit_id, UNIT.c.path.label("unit_path"))
+        .join(UNIT, UNIT.c.id == OFFICIAL.c.unit_id)
+        .where(official_filter(scope), OFFICIAL.c.id.in_(sorted(set(official_ids))))
+        .order_by(OFFICIAL.c.id)
+    )
     return list((await conn.execute(stmt)).all())
 
 

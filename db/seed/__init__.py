@@ -7,6 +7,7 @@ failed seed leaves the database as it was.
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import orjson
 from sqlalchemy import func, select, text
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.errors import BadInput
 from db.models import Unit, metadata, table_of
+from db.queries import agreements
 from db.seed.people import (
     ACCOUNT_COLUMNS,
     CHILD_COLUMNS,
@@ -36,6 +38,13 @@ AGENCIES = (
     ("BTC", "Hệ thống thông tin của Bộ Tài chính"),
     ("BYT", "Hệ thống thông tin của Bộ Y tế"),
 )
+# Their agreements: (agency, top-level unit codes or None for all, field groups, document number).
+AGREEMENTS = (
+    ("bhxh", None, ("profile", "identity", "work", "salary"), "01/2026/TTLT-BNV-BHXH"),
+    ("BTC", ("BTC",), ("profile", "identity", "work", "qualification", "salary"), "02/2026/QĐ-BNV"),
+    ("BYT", ("BYT",), ("profile", "identity", "work", "qualification", "salary"), "03/2026/QĐ-BNV"),
+)
+AGREEMENT_PERIOD = (date(2026, 1, 1), date(2030, 12, 31))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,7 @@ async def seed(
             if progress:
                 progress(min(officials, start + CHUNK))
         staff = await _write_staff_and_agencies(conn, writer, structure, password_hash)
+        await _write_agreements(conn, structure)
         await writer.finish()
     return SeedReport(len(structure.units), len(structure.positions), officials, officials + staff, children)
 
@@ -155,3 +165,19 @@ async def _write_staff_and_agencies(
         staff.append((f"agency.{code}", "agency", "agency", None, None, password_hash, False, now, agency_id))
     await writer.write("account", (*ACCOUNT_COLUMNS, "agency_id"), staff)
     return len(staff)
+
+
+async def _write_agreements(conn: AsyncConnection, structure: Structure) -> None:
+    ids = {u.code: u.id for u in structure.units}
+    for agency_id, (code, top_units, groups, document) in enumerate(AGREEMENTS, start=1):
+        assert AGENCIES[agency_id - 1][0] == code
+        await agreements.create(
+            conn,
+            agency_id=agency_id,
+            top_unit_ids=None if top_units is None else [ids[c] for c in top_units],
+            fields=groups,
+            document_number=document,
+            valid_from=AGREEMENT_PERIOD[0],
+            valid_to=AGREEMENT_PERIOD[1],
+            now=REFERENCE_TIME,
+        )

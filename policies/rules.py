@@ -1,0 +1,141 @@
+"""Policy lines and what they mean, without casbin: how a line becomes a row predicate for SQL
+(`predicate`), how it is decided for one row in Python (`within`, the function casbin's matcher
+calls), and how a principal's lines become its Scope.
+
+The two readings of a relation are written independently on purpose: the property test holds the SQL
+built from `predicate` to the row-by-row answers `within` gives through casbin.
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from db.scoping import Everyone, Grant, Named, Predicate, Scope, Self, Subtree, TopUnits
+from policies.principal import Principal
+
+READ: Final = "read"
+MANAGE_GRANTS: Final = "manage_grants"
+
+# Field decisions that need no row check (see policy.csv); every other group is a data group.
+PUBLIC: Final = "public"
+SCOPED: Final = "scoped"
+INHERITED: Final = "inherited"
+DECISION_KINDS: Final = frozenset({PUBLIC, SCOPED, INHERITED})
+ALL_FIELDS: Final = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyLine:
+    """`p, subject, relation, fields, action` plus where it comes from (what a receipt cites)."""
+
+    subject: str
+    relation: str
+    fields: str  # a data group, "all", or one field ("Official.religion")
+    action: str
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowFacts:
+    """What a relation looks at in an official's row (casbin's `r.obj`), plus the field asked for."""
+
+    id: int
+    unit_path: str
+    top_unit_id: int
+    field: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectFacts:
+    """What a relation looks at in the principal (casbin's `r.sub`)."""
+
+    name: str
+    official_id: int | None
+    unit_path: str | None
+    top_unit_id: int | None
+
+    @classmethod
+    def of(cls, principal: Principal) -> "SubjectFacts":
+        return cls(principal.subject, principal.official_id, principal.unit_path, principal.top_unit_id)
+
+
+def _ids(argument: str) -> frozenset[int]:
+    return frozenset(int(part) for part in argument.split())
+
+
+def predicate(relation: str, principal: Principal) -> Predicate | None:
+    """The SQL-side reading of a relation for this principal; None when it relates to no row
+    (`self` for an account without a record, `subtree` for an account without a unit)."""
+    kind, _, argument = relation.partition(":")
+    match kind:
+        case "all":
+            return Everyone()
+        case "top_unit":
+            return TopUnits(frozenset({principal.top_unit_id})) if principal.top_unit_id is not None else None
+        case "subtree":
+            return Subtree(principal.unit_path) if principal.unit_path is not None else None
+        case "self":
+            return Self(principal.official_id) if principal.official_id is not None else None
+        case "units":
+            return Subtree(argument)
+        case "officials":
+            return Named(_ids(argument))
+        case "top_units":
+            return TopUnits(_ids(argument))
+    raise ValueError(f"Unknown relation '{relation}' in a policy line")
+
+
+def within(subject: SubjectFacts, row: RowFacts, relation: str) -> bool:
+    """The row-by-row reading of a relation (casbin's matcher calls it as `within`)."""
+    kind, _, argument = relation.partition(":")
+    match kind:
+        case "all":
+            return True
+        case "top_unit":
+            return subject.top_unit_id is not None and row.top_unit_id == subject.top_unit_id
+        case "subtree":
+            return subject.unit_path is not None and row.unit_path.startswith(subject.unit_path)
+        case "self":
+            return subject.official_id is not None and row.id == subject.official_id
+        case "units":
+            return row.unit_path.startswith(argument)
+        case "officials":
+            return str(row.id) in argument.split()
+        case "top_units":
+            return str(row.top_unit_id) in argument.split()
+    raise ValueError(f"Unknown relation '{relation}' in a policy line")
+
+
+def managed_top_units(principal: Principal, lines: Iterable[PolicyLine]) -> frozenset[int] | None:
+    """The ministries and provinces whose grants the principal manages; None means all of them."""
+    managed: set[int] = set()
+    for line in lines:
+        if line.action != MANAGE_GRANTS:
+            continue
+        if line.relation == "all":
+            return None
+        if line.relation == "top_unit" and principal.top_unit_id is not None:
+            managed.add(principal.top_unit_id)
+    return frozenset(managed)
+
+
+def build_scope(principal: Principal, lines: Iterable[PolicyLine], groups: Mapping[str, frozenset[str]]) -> Scope:
+    """The read lines of a principal, as one Grant per (predicate, basis) with the union of their
+    fields. `groups` expands a group name to its fields; a plain field name stands for itself."""
+    fields_by_key: dict[tuple[Predicate, str], set[str]] = {}
+    for line in lines:
+        if line.action != READ:
+            continue
+        row_predicate = predicate(line.relation, principal)
+        if row_predicate is None:
+            continue
+        fields_by_key.setdefault((row_predicate, line.basis), set()).update(groups.get(line.fields, {line.fields}))
+    grants = [Grant(p, frozenset(fields), basis) for (p, basis), fields in fields_by_key.items()]
+    return Scope(grants=tuple(sorted(_without_redundant(grants), key=lambda g: (g.basis, repr(g.predicate)))))
+
+
+def _without_redundant(grants: list[Grant]) -> list[Grant]:
+    # A grant over every row adds nothing to a grant over some rows whose fields it already covers;
+    # dropping it keeps the per-row grant mask (one CASE per grant) short.
+    everyone = [g for g in grants if isinstance(g.predicate, Everyone)]
+    return [g for g in grants if isinstance(g.predicate, Everyone) or not any(g.fields <= e.fields for e in everyone)]

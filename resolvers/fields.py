@@ -1,0 +1,24 @@
+"""The run-time half of the field policy: a data field is read only where the row's grants open it."""
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLResolveInfo
+
+from db.errors import ForbiddenField
+
+Resolver = Callable[..., Any]
+
+
+def row_checked(resolve: Resolver, name: str) -> Resolver:
+    """`resolve`, preceded by the check that field `name` ("Official.religion") is readable on the row."""
+    label = name.partition(".")[2]
+
+    def resolver(root: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+        # `root.grants` is the row's grant mask, computed by the statement that read the row; the
+        # fields it opens are cached per mask on the request's scope (a set lookup per field).
+        if name not in info.context.scope.readable(root.grants):
+            raise ForbiddenField(f"Not allowed to read `{label}` of this official")
+        return resolve(root, info, **arguments)
+
+    return resolver
