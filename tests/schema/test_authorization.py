@@ -1,0 +1,247 @@
+"""Who sees what, end to end over HTTP, on every back end: each kind of principal against the rules
+of Circular 06/2023 and Decision 832 (see policies/policy.csv)."""
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+
+SENSITIVE = [
+    "religion { code }",
+    "ethnicity { code }",
+    "health",
+    "heightCm",
+    "partyAdmissionDate",
+    "familyMembers { fullName }",
+    "disciplines { year }",
+]
+FIELDS = (
+    "id code fullName birthDate personalId socialInsuranceNumber jobTitle rank { code } unit { code } "
+    "topUnit { code } salaryCoefficient salaryHistory { grade } qualification { code } training { school } "
+    "evaluations { year } " + " ".join(SENSITIVE)
+)
+LIST = (
+    f"query($filter: OfficialFilter) {{ officials(first: 100, filter: $filter) {{ totalCount nodes {{ {FIELDS} }} }} }}"
+)
+ONE = f"query($id: ID!) {{ official(id: $id) {{ {FIELDS} }} }}"
+
+
+def forbidden(body: dict[str, Any]) -> set[str]:
+    """The field names that came back FORBIDDEN_FIELD (last element of each error path)."""
+    errors = body.get("errors", [])
+    assert all(e["extensions"]["code"] == "FORBIDDEN_FIELD" for e in errors), errors
+    return {e["path"][-1] for e in errors}
+
+
+def official_of(api: Api, top_unit: str) -> str:
+    query = f'{{ unit(code: "{top_unit}") {{ officials(first: 1) {{ nodes {{ id }} }} }} }}'
+    return str(api.data(query)["unit"]["officials"]["nodes"][0]["id"])
+
+
+def manager_unit(api: Api, top_unit: str) -> str:
+    children = api.data(f'{{ unit(code: "{top_unit}") {{ children {{ code kind {{ code }} }} }} }}')["unit"]["children"]
+    return next(c["code"] for c in children if c["kind"]["code"] == "DEPARTMENT" and not c["code"].endswith(".TCCB"))
+
+
+def test_admin_reads_every_field_of_any_official(api: Api) -> None:
+    body = api.post(ONE, variables={"id": official_of(api, "BTC")})
+    assert "errors" not in body
+    assert body["data"]["official"]["religion"]["code"] and body["data"]["official"]["personalId"]
+
+
+def test_analyst_reads_everyone_but_each_sensitive_field_is_null_with_forbidden_field(api: Api) -> None:
+    body = api.post(LIST, as_user="analyst")
+    nodes = body["data"]["officials"]["nodes"]
+    assert len(nodes) == 100 and all(n["fullName"] and n["salaryCoefficient"] is not None for n in nodes)
+    assert all(n["religion"] is None and n["health"] is None and n["familyMembers"] is None for n in nodes)
+    assert forbidden(body) == {
+        "religion",
+        "ethnicity",
+        "health",
+        "heightCm",
+        "partyAdmissionDate",
+        "familyMembers",
+        "disciplines",
+    }
+    first = next(e for e in body["errors"] if e["path"][-1] == "religion")
+    assert first["path"][:2] == ["officials", "nodes"] and "religion" in first["message"]
+
+
+def test_hr_reads_all_fields_of_its_own_ministry_and_nobody_else(api: Api) -> None:
+    body = api.post(LIST, as_user="hr.BNV")
+    assert "errors" not in body
+    nodes = body["data"]["officials"]["nodes"]
+    assert nodes and {n["topUnit"]["code"] for n in nodes} == {"BNV"}
+    assert all(n["religion"] is not None for n in nodes)
+    total = api.data("{ officials { totalCount } }", as_user="hr.BNV")["officials"]["totalCount"]
+    assert total == api.data('{ unit(code: "BNV") { officials { totalCount } } }')["unit"]["officials"]["totalCount"]
+
+
+def test_official_outside_scope_returns_null(api: Api) -> None:
+    outsider = official_of(api, "BTC")
+    for user in ("hr.BNV", "approver.BNV", "manager." + manager_unit(api, "BNV"), "SH00000001", "agency.BYT"):
+        body = api.post(ONE, as_user=user, variables={"id": outsider})
+        assert body["data"]["official"] is None and "errors" not in body, user
+
+
+def test_officials_outside_scope_are_not_listed_nor_counted(api: Api) -> None:
+    btc = api.data('{ unit(code: "BTC") { id } }')["unit"]["id"]
+    for user in ("hr.BNV", "SH00000001", "agency.BYT"):
+        result = api.data(
+            "query($f: OfficialFilter) { officials(filter: $f) { totalCount nodes { id } } }",
+            as_user=user,
+            variables={"f": {"unit": btc}},
+        )["officials"]
+        assert result == {"totalCount": 0, "nodes": []}, user
+
+
+def test_unit_officials_outside_scope_returns_nothing(api: Api) -> None:
+    query = '{ unit(code: "BTC") { code officials { totalCount nodes { id } } } }'
+    result = api.data(query, as_user="hr.BNV")["unit"]
+    assert result["code"] == "BTC" and result["officials"] == {"totalCount": 0, "nodes": []}
+
+
+def test_position_holders_outside_scope_returns_nothing(api: Api) -> None:
+    btc_holder = '{ unit(code: "BTC") { officials(first: 1, filter: {}) { nodes { position { id } } } } }'
+    position = api.data(btc_holder)["unit"]["officials"]["nodes"][0]["position"]["id"]
+    query = f'{{ position(id: "{position}") {{ holders {{ totalCount nodes {{ id }} }} }} }}'
+    assert api.data(query)["position"]["holders"]["totalCount"] > 0
+    assert api.data(query, as_user="hr.BNV")["position"]["holders"] == {"totalCount": 0, "nodes": []}
+
+
+def test_approver_reads_its_ministry_but_not_sensitive_fields(api: Api) -> None:
+    body = api.post(LIST, as_user="approver.BTC")
+    nodes = body["data"]["officials"]["nodes"]
+    assert nodes and {n["topUnit"]["code"] for n in nodes} == {"BTC"}
+    assert all(n["personalId"] and n["salaryCoefficient"] is not None for n in nodes)
+    assert forbidden(body) == {
+        "religion",
+        "ethnicity",
+        "health",
+        "heightCm",
+        "partyAdmissionDate",
+        "familyMembers",
+        "disciplines",
+    }
+
+
+def test_manager_reads_work_fields_of_its_subtree_only(api: Api) -> None:
+    unit = manager_unit(api, "BNV")
+    body = api.post(LIST, as_user=f"manager.{unit}")
+    nodes = body["data"]["officials"]["nodes"]
+    assert nodes and all(n["unit"]["code"].startswith(unit) for n in nodes)
+    assert all(n["jobTitle"] is not None or n["rank"] is not None for n in nodes)
+    assert forbidden(body) == {
+        "personalId",
+        "socialInsuranceNumber",
+        "salaryCoefficient",
+        "salaryHistory",
+        "religion",
+        "ethnicity",
+        "health",
+        "heightCm",
+        "partyAdmissionDate",
+        "familyMembers",
+        "disciplines",
+    }
+
+
+def test_an_official_reads_all_of_its_own_record_and_nothing_else(api: Api) -> None:
+    body = api.post(f"{{ me {{ {FIELDS} }} officials {{ totalCount }} }}", as_user="SH00000042")
+    assert "errors" not in body
+    assert body["data"]["me"]["code"] == "SH00000042" and body["data"]["me"]["religion"] is not None
+    assert body["data"]["officials"]["totalCount"] == 1
+    other = api.data('{ official(id: "1") { id } }', as_user="SH00000042")["official"]
+    assert other is None
+
+
+def test_a_partner_without_a_record_gets_null_for_me(api: Api) -> None:
+    assert api.data("{ me { id } }", as_user="agency.bhxh")["me"] is None
+
+
+# -- partners: the agreement's fields and units, and not one field more ---------------------------------
+
+AGREEMENTS = {
+    "agency.bhxh": ({"profile", "identity", "work", "salary"}, None),
+    "agency.BTC": ({"profile", "identity", "work", "qualification", "salary"}, "BTC"),
+    "agency.BYT": ({"profile", "identity", "work", "qualification", "salary"}, "BYT"),
+}
+
+
+def every_official_field(api: Api) -> list[tuple[str, str]]:
+    """(field, selection) for every field of Official, read from the schema itself."""
+    fields = api.data(
+        '{ __type(name: "Official") { fields { name type { kind name ofType { kind name ofType { kind name ofType { name } } } } } } }'
+    )
+    out = []
+    for field in fields["__type"]["fields"]:
+        kind = field["type"]
+        while kind["kind"] in ("NON_NULL", "LIST"):
+            kind = kind["ofType"]
+        leaf = kind["kind"] in ("SCALAR", "ENUM")
+        out.append((field["name"], field["name"] if leaf else f"{field['name']} {{ __typename }}"))
+    return out
+
+
+@pytest.mark.parametrize("agency", sorted(AGREEMENTS))
+def test_partner_field_leak(api: Api, agency: str) -> None:
+    from policies.authorizer import Authorizer
+
+    groups, top = AGREEMENTS[agency]
+    authorizer = Authorizer()
+    allowed = {name.removeprefix("Official.") for g in groups for name in authorizer.groups[g]} | {"id"}
+    fields = every_official_field(api)
+    selection = " ".join(sel for _, sel in fields)
+    body = api.post(f"{{ officials(first: 100) {{ nodes {{ topUnit {{ code }} {selection} }} }} }}", as_user=agency)
+    nodes = body["data"]["officials"]["nodes"]
+    assert nodes
+    if top is not None:
+        assert {n["topUnit"]["code"] for n in nodes} == {top}
+    else:
+        assert len({n["topUnit"]["code"] for n in nodes}) > 1
+    for node in nodes:
+        leaked = {name for name, _ in fields if name not in allowed and node[name] is not None}
+        assert leaked == set(), leaked
+    refused = forbidden(body)
+    assert refused == {name for name, _ in fields} - allowed
+    assert len(body["errors"]) == len(refused) * len(nodes)  # told once per row, at each row's path
+
+
+# -- filtering and ordering cannot reveal what the caller may not read ----------------------------------
+
+
+def test_filtering_or_ordering_by_a_field_unreadable_somewhere_in_scope_is_refused(api: Api) -> None:
+    # An official with a written grant for the sensitive fields (only) of some colleagues: names are not
+    # readable on those rows, so filtering or sorting by name would reveal them.
+    colleague = official_of(api, "BNV")
+    grant = api.data(
+        """mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id } }""",
+        as_user="hr.BNV",
+        variables={
+            "input": {
+                "grantee": "SH00000650",
+                "officials": [colleague],
+                "fields": ["sensitive"],
+                "validFrom": "2026-01-01",
+                "validTo": "2030-12-31",
+                "documentNumber": "TEST-FILTER",
+            }
+        },
+    )["grantAccess"]["id"]
+    try:
+        by_name = api.post('{ officials(filter: {name: "nguyen"}) { nodes { id } } }', as_user="SH00000650")
+        assert by_name["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
+        assert "name" in by_name["errors"][0]["message"]
+        ordered = api.post("{ officials(orderBy: {field: BIRTH_DATE}) { nodes { id } } }", as_user="SH00000650")
+        assert ordered["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
+        in_unit = api.post('{ unit(code: "BNV") { officials { nodes { id } } } }', as_user="SH00000650")
+        assert in_unit["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
+        # Without a filter or an order, the list is ordered by id and shows what the grants open.
+        body = api.post("{ officials { nodes { id code religion { code } } } }", as_user="SH00000650")
+        nodes = {n["id"]: n for n in body["data"]["officials"]["nodes"]}
+        assert set(nodes) == {colleague, api.data("{ me { id } }", as_user="SH00000650")["me"]["id"]}
+        assert nodes[colleague]["religion"] is not None and nodes[colleague]["code"] is None
+        assert forbidden(body) == {"code"}
+    finally:
+        api.data("mutation($id: ID!) { revokeGrant(id: $id) { id } }", as_user="hr.BNV", variables={"id": grant})

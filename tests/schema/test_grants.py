@@ -1,0 +1,201 @@
+"""Written grants: made and revoked by the personnel department of the officials' ministry or
+province, in force between two dates, opening only what they name."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import create_engine
+from db.models import AccessGrant, table_of
+from db.queries import accounts, grants
+from policies.written import today
+from tests.conftest import Api
+
+GRANT = "mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id grantee fields validFrom validTo documentNumber active unit { code } officialIds managingUnit { code } grantedBy } }"
+REVOKE = "mutation($id: ID!) { revokeGrant(id: $id) { id active revokedAt } }"
+READ = "query($id: ID!) { official(id: $id) { id jobTitle salaryCoefficient religion { code } } }"
+
+
+def unit_with_officials(api: Api, top: str) -> tuple[str, str]:
+    """(unit id, one of its officials' id) for a department under `top`."""
+    query = f'{{ unit(code: "{top}") {{ officials(first: 1) {{ nodes {{ id unit {{ id }} }} }} }} }}'
+    node = api.data(query)["unit"]["officials"]["nodes"][0]
+    return node["unit"]["id"], node["id"]
+
+
+def grant_input(**overrides: Any) -> dict[str, Any]:
+    return {
+        "grantee": "SH00000660",
+        "fields": ["work"],
+        "validFrom": str(today()),
+        "validTo": str(today() + timedelta(days=30)),
+        "documentNumber": "123/CV-TCCB",
+        **overrides,
+    }
+
+
+def error_code(body: dict[str, Any]) -> str:
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+def refresh(api: Api) -> None:
+    # The gateway caches each principal's scope for a few seconds; a grant made through this process
+    # clears it, which is what these tests rely on (other processes catch up within the cache time).
+    api.client.app.state.scopes.forget()  # type: ignore[attr-defined]
+
+
+def count_grants(api: Api) -> int:
+    async def count() -> int:
+        engine = create_engine(api.settings.database_url)
+        async with engine.connect() as conn:
+            total = (await conn.execute(select(func.count()).select_from(table_of(AccessGrant)))).scalar_one()
+        await engine.dispose()
+        return int(total)
+
+    return asyncio.run(count())
+
+
+def test_hr_grants_a_unit_subtree_for_the_fields_it_names_and_revokes_it(api: Api) -> None:
+    unit, official = unit_with_officials(api, "BNV")
+    assert api.data(READ, as_user="SH00000660", variables={"id": official})["official"] is None
+    made = api.data(GRANT, as_user="hr.BNV", variables={"input": grant_input(unit=unit)})["grantAccess"]
+    assert made["active"] and made["grantee"] == "SH00000660" and made["grantedBy"] == "hr.BNV"
+    assert made["fields"] == ["work"] and made["managingUnit"]["code"] == "BNV" and made["officialIds"] is None
+
+    body = api.post(READ, as_user="SH00000660", variables={"id": official})
+    assert body["data"]["official"]["id"] == official and "jobTitle" in body["data"]["official"]
+    refused = {e["path"][-1] for e in body["errors"]}
+    assert refused == {"salaryCoefficient", "religion"}  # work opens neither salary nor sensitive fields
+
+    listed = api.data("{ accessGrants { id } }", as_user="hr.BNV")["accessGrants"]
+    assert made["id"] in {g["id"] for g in listed}
+    assert made["id"] in {g["id"] for g in api.data("{ accessGrants { id } }", as_user="SH00000660")["accessGrants"]}
+    assert made["id"] not in {g["id"] for g in api.data("{ accessGrants { id } }", as_user="hr.BTC")["accessGrants"]}
+
+    revoked = api.data(REVOKE, as_user="hr.BNV", variables={"id": made["id"]})["revokeGrant"]
+    assert not revoked["active"] and revoked["revokedAt"]
+    assert api.data(READ, as_user="SH00000660", variables={"id": official})["official"] is None
+
+
+def test_sensitive_fields_open_only_when_the_grant_names_them(api: Api) -> None:
+    _, official = unit_with_officials(api, "BNV")
+    made = api.data(
+        GRANT,
+        as_user="hr.BNV",
+        variables={"input": grant_input(grantee="SH00000661", officials=[official], fields=["religion"])},
+    )["grantAccess"]
+    try:
+        assert made["officialIds"] == [official] and made["fields"] == ["religion"]
+        body = api.post(READ, as_user="SH00000661", variables={"id": official})
+        assert body["data"]["official"]["religion"]["code"]
+        assert {e["path"][-1] for e in body["errors"]} == {"jobTitle", "salaryCoefficient"}
+    finally:
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": made["id"]})
+
+
+def test_the_administrator_may_grant_for_any_ministry(api: Api) -> None:
+    unit, _ = unit_with_officials(api, "BTC")
+    made = api.data(GRANT, variables={"input": grant_input(grantee="SH00000662", unit=unit)})["grantAccess"]
+    assert made["managingUnit"]["code"] == "BTC"
+    api.data(REVOKE, variables={"id": made["id"]})
+
+
+@pytest.mark.parametrize("user", ["hr.BTC", "analyst", "approver.BNV", "SH00000663"])
+def test_only_hr_of_the_officials_ministry_may_grant(api: Api, user: str) -> None:
+    unit, _ = unit_with_officials(api, "BNV")
+    before = count_grants(api)
+    body = api.post(GRANT, as_user=user, variables={"input": grant_input(unit=unit)})
+    assert error_code(body) == "FORBIDDEN" and body["data"] is None
+    assert count_grants(api) == before
+
+
+def test_named_officials_outside_the_callers_scope_are_not_found(api: Api) -> None:
+    _, outsider = unit_with_officials(api, "BTC")
+    body = api.post(GRANT, as_user="hr.BNV", variables={"input": grant_input(officials=[outsider])})
+    assert error_code(body) == "NOT_FOUND"
+
+
+def test_one_grant_covers_one_ministry(api: Api) -> None:
+    _, a = unit_with_officials(api, "BNV")
+    _, b = unit_with_officials(api, "BTC")
+    body = api.post(GRANT, variables={"input": grant_input(officials=[a, b])})
+    assert error_code(body) == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"fields": ["shoeSize"]},
+        {"fields": ["all"]},
+        {"fields": []},
+        {"validFrom": "2026-12-31", "validTo": "2026-12-01"},
+        {"validFrom": "2020-01-01", "validTo": "2020-12-31"},
+        {"validFrom": "2026-01-01", "validTo": "2035-01-01"},
+        {"documentNumber": "  "},
+        {"documentNumber": "x" * 65},
+        {"officials": ["1"]},  # together with unit
+    ],
+)
+def test_invalid_grants_are_refused_and_nothing_is_written(api: Api, overrides: dict[str, Any]) -> None:
+    unit, _ = unit_with_officials(api, "BNV")
+    before = count_grants(api)
+    body = api.post(GRANT, as_user="hr.BNV", variables={"input": grant_input(unit=unit, **overrides)})
+    assert error_code(body) == "BAD_USER_INPUT", body
+    assert count_grants(api) == before
+
+
+def test_a_grant_needs_a_unit_or_officials(api: Api) -> None:
+    assert error_code(api.post(GRANT, as_user="hr.BNV", variables={"input": grant_input()})) == "BAD_USER_INPUT"
+
+
+def test_a_grant_to_an_unknown_account_is_not_found(api: Api) -> None:
+    unit, _ = unit_with_officials(api, "BNV")
+    body = api.post(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="nobody", unit=unit)})
+    assert error_code(body) == "NOT_FOUND"
+
+
+def test_revoking_twice_or_another_ministrys_grant_is_refused(api: Api) -> None:
+    unit, _ = unit_with_officials(api, "BNV")
+    made = api.data(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="SH00000664", unit=unit)})
+    grant_id = made["grantAccess"]["id"]
+    assert error_code(api.post(REVOKE, as_user="hr.BTC", variables={"id": grant_id})) == "NOT_FOUND"
+    api.data(REVOKE, as_user="hr.BNV", variables={"id": grant_id})
+    assert error_code(api.post(REVOKE, as_user="hr.BNV", variables={"id": grant_id})) == "BAD_USER_INPUT"
+    assert error_code(api.post(REVOKE, as_user="hr.BNV", variables={"id": "99999999"})) == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(("start", "end"), [(-30, -1), (1, 30)])
+def test_a_grant_outside_its_dates_does_not_work(api: Api, start: int, end: int) -> None:
+    # Expired grants stop working by themselves; future ones start by themselves. Written directly,
+    # since the API refuses to create a grant that is already over.
+    unit, official = unit_with_officials(api, "BNV")
+
+    async def write() -> None:
+        engine = create_engine(api.settings.database_url)
+        async with engine.begin() as conn:
+            grantee = await accounts.get_by_username(conn, "SH00000665")
+            granter = await accounts.get_by_username(conn, "hr.BNV")
+            assert grantee is not None and granter is not None
+            await grants.create(
+                conn,
+                grantee_id=grantee.id,
+                managing_unit_id=granter.top_unit_id,
+                unit_id=int(unit),
+                official_ids=None,
+                fields=["work"],
+                valid_from=today() + timedelta(days=start),
+                valid_to=today() + timedelta(days=end),
+                document_number="OLD/1",
+                granted_by_id=granter.id,
+                now=datetime.now(UTC),
+            )
+        await engine.dispose()
+
+    asyncio.run(write())
+    refresh(api)
+    assert api.data(READ, as_user="SH00000665", variables={"id": official})["official"] is None
+    in_force = api.data("{ accessGrants(inForce: true) { id } }", as_user="SH00000665")["accessGrants"]
+    assert in_force == []
