@@ -4,30 +4,44 @@ agencies' keys, server)."""
 import argparse
 import asyncio
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import Row
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import migrate
 from db.engine import create_engine
-from db.errors import DomainError
-from db.queries import accounts, agencies
+from db.errors import DomainError, NotFound, Unauthenticated
+from db.queries import accounts, agencies, units
+from gateway.auth import principal_from_account
 from gateway.config import Settings, get_settings
+from policies.authorizer import Authorizer
+from policies.written import Scopes, today
+from resolvers.context import RequestContext
+from resolvers.grants import (
+    GrantRequest,
+    is_in_force,
+    resolve_access_grants,
+    resolve_grant_access,
+    resolve_revoke_grant,
+)
 
 DEMO_DATABASE = "./var/demo.db"
 DEMO_OFFICIALS = 5000
 DEMO_PASSWORD = "ccvc-demo"  # noqa: S105 (synthetic demo accounts only; seeding is refused in production)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 2) -> int:
     print(f"ccvc: {message}", file=sys.stderr)
-    return 2
+    return status
 
 
 def _ensure_sqlite_dir(url: str) -> None:
@@ -201,6 +215,163 @@ def cmd_agencies_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- written grants -----------------------------------------------------------------------------
+# The same resolver functions as the `grantAccess`, `revokeGrant` and `accessGrants` GraphQL fields,
+# acting as the account named by --as: the same validation, the same casbin decision.
+
+_NUMERIC_ID = re.compile(r"[0-9]+")
+
+
+def _refused(error: DomainError) -> int:
+    """A domain error of a grants command: one line with its code, exit status 1."""
+    return _fail(f"{error.code}: {error.message}", status=1)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated list, blanks dropped ("a, b," is ["a", "b"])."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+async def _acting_context(engine: AsyncEngine, username: str) -> RequestContext:
+    """What a GraphQL request by `username` would get: its principal, its scope, the authorizer."""
+    async with engine.connect() as conn:
+        row = await accounts.get_by_username(conn, username)
+    if row is None or row.disabled:
+        raise Unauthenticated(f"No enabled account named '{username}' to act as (`ccvc accounts list`)")
+    principal = principal_from_account(row)
+    # No cache: a command makes one decision and exits.
+    scopes = Scopes(Authorizer(), engine, ttl_seconds=0)
+    scope = await scopes.for_principal(principal)
+    return RequestContext(principal=principal, engine=engine, scope=scope, scopes=scopes)
+
+
+def _grant_state(row: Row[Any], on: date) -> str:
+    if is_in_force(row, on):
+        return "active"
+    if row.revoked_at is not None:
+        return "revoked"
+    return "expired" if row.valid_to < on else "upcoming"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite gives back naive datetimes; the gateway stores UTC.
+    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _grant_json(row: Row[Any], on: date) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "grantee": row.grantee_username,
+        "managing_unit": row.managing_unit_code,
+        "unit": row.unit_code,
+        "official_ids": None if row.official_ids is None else sorted(row.official_ids),
+        "fields": [name.removeprefix("Official.") for name in row.fields.split()],
+        "valid_from": row.valid_from,
+        "valid_to": row.valid_to,
+        "document_number": row.document_number,
+        "granted_by": row.granted_by_username,
+        "created_at": _utc(row.created_at),
+        "revoked_at": _utc(row.revoked_at),
+        "state": _grant_state(row, on),
+    }
+
+
+def _print_grants(rows: Sequence[Row[Any]], as_json: bool) -> None:
+    on = today()
+    grants = [_grant_json(row, on) for row in rows]
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(grants, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    for grant in grants:
+        target = (
+            f"unit {grant['unit']}"
+            if grant["unit"] is not None
+            else "officials " + ",".join(str(i) for i in grant["official_ids"] or ())
+        )
+        print(
+            f"#{grant['id']:<6} {grant['state']:<8} {grant['grantee']:<20} {target}  "
+            f"fields {','.join(grant['fields'])}  {grant['valid_from']}..{grant['valid_to']}  "
+            f"document {grant['document_number']}"
+        )
+
+
+async def _grants_create(settings: Settings, args: argparse.Namespace) -> Row[Any]:
+    engine = create_engine(settings.database_url)
+    try:
+        ctx = await _acting_context(engine, args.acting)
+        unit: str | None = args.unit
+        if unit is not None and not _NUMERIC_ID.fullmatch(unit):
+            async with ctx.connect() as conn:
+                found = await units.get_by_code(conn, scope=ctx.scope, code=unit)
+            if found is None:
+                raise NotFound(f"No unit with code '{unit}'")
+            unit = str(found.id)
+        request = GrantRequest(
+            grantee=args.grantee,
+            unit=unit,
+            officials=None if args.officials is None else _names(args.officials),
+            fields=_names(args.fields),
+            valid_from=args.valid_from,
+            valid_to=args.valid_to,
+            document_number=args.document,
+        )
+        return await resolve_grant_access(ctx, request)
+    finally:
+        await engine.dispose()
+
+
+def cmd_grants_create(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        row = asyncio.run(_grants_create(settings, args))
+    except DomainError as error:
+        return _refused(error)
+    _print_grants([row], args.json)
+    return 0
+
+
+async def _grants_revoke(settings: Settings, args: argparse.Namespace) -> Row[Any]:
+    engine = create_engine(settings.database_url)
+    try:
+        return await resolve_revoke_grant(await _acting_context(engine, args.acting), args.id)
+    finally:
+        await engine.dispose()
+
+
+def cmd_grants_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        row = asyncio.run(_grants_revoke(settings, args))
+    except DomainError as error:
+        return _refused(error)
+    _print_grants([row], args.json)
+    return 0
+
+
+async def _grants_list(settings: Settings, args: argparse.Namespace) -> list[Row[Any]]:
+    engine = create_engine(settings.database_url)
+    try:
+        return await resolve_access_grants(await _acting_context(engine, args.acting), args.grantee, args.in_force)
+    finally:
+        await engine.dispose()
+
+
+def cmd_grants_list(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        rows = asyncio.run(_grants_list(settings, args))
+    except DomainError as error:
+        return _refused(error)
+    _print_grants(rows, args.json)
+    if not rows and not args.json:
+        print("No grants.", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -290,6 +461,58 @@ def _parser() -> argparse.ArgumentParser:
     agency_listing = agency_commands.add_parser("list", help="list agencies (code, name, active key ids)")
     agency_listing.add_argument("--json", action="store_true", help="print JSON")
     agency_listing.set_defaults(run=cmd_agencies_list)
+
+    written = commands.add_parser(
+        "grants",
+        help="written grants: let an account read more officials' data than its role allows",
+        description="A written grant records a ministry's or province's written consent (its document "
+        "number) that an account may read more fields of some of its officials, for a period. Only the "
+        "personnel department of those officials' ministry or province (hr.<CODE>) or admin may make or "
+        "revoke one; --as names the account acting, and the same checks as the GraphQL API apply. "
+        "Refusals print their code (FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, ...) and exit with status 1.",
+    )
+    grant_commands = written.add_subparsers(dest="grants_command", required=True)
+    create = grant_commands.add_parser(
+        "create",
+        help="record a grant for a unit's whole subtree or for named officials",
+        description="Record a written grant. Give either --unit or --officials. Dates are Vietnam "
+        "calendar days, both included.",
+    )
+    create.add_argument("--as", dest="acting", required=True, metavar="USERNAME", help="account acting (hr.BNV, admin)")
+    create.add_argument("--grantee", required=True, metavar="USERNAME", help="account allowed to read more")
+    target = create.add_mutually_exclusive_group(required=True)
+    target.add_argument("--unit", metavar="UNIT", help="unit code (BNV.VP) or id: the unit and every unit below it")
+    target.add_argument("--officials", metavar="ID[,ID...]", help="official ids, one ministry or province only")
+    create.add_argument(
+        "--fields",
+        required=True,
+        metavar="NAME[,NAME...]",
+        help="groups (profile, identity, work, qualification, salary, assessment, sensitive) or Official "
+        "field names (religion, health, ...); sensitive fields open only when named",
+    )
+    create.add_argument("--from", dest="valid_from", required=True, type=_day, metavar="YYYY-MM-DD", help="first day")
+    create.add_argument("--to", dest="valid_to", required=True, type=_day, metavar="YYYY-MM-DD", help="last day")
+    create.add_argument("--document", required=True, metavar="NUMBER", help="số văn bản of the written consent")
+    create.add_argument("--json", action="store_true", help="print JSON")
+    create.set_defaults(run=cmd_grants_create)
+    revoke_grant = grant_commands.add_parser(
+        "revoke", help="revoke a grant from now on (the record of it stays)", description="Revoke a grant at once."
+    )
+    revoke_grant.add_argument("--as", dest="acting", required=True, metavar="USERNAME", help="account acting")
+    revoke_grant.add_argument("--id", required=True, metavar="GRANT_ID", help="the grant's id (`ccvc grants list`)")
+    revoke_grant.add_argument("--json", action="store_true", help="print JSON")
+    revoke_grant.set_defaults(run=cmd_grants_revoke)
+    grant_listing = grant_commands.add_parser(
+        "list",
+        help="list grants, newest first (state: active, upcoming, expired or revoked)",
+        description="Grants of the ministries or provinces whose personnel --as manages (all of them for "
+        "admin); for any other account, the grants made to it.",
+    )
+    grant_listing.add_argument("--as", dest="acting", required=True, metavar="USERNAME", help="account acting")
+    grant_listing.add_argument("--grantee", metavar="USERNAME", help="only the grants made to this account")
+    grant_listing.add_argument("--in-force", action="store_true", help="only the grants in force today")
+    grant_listing.add_argument("--json", action="store_true", help="print JSON")
+    grant_listing.set_defaults(run=cmd_grants_list)
 
     for name, helptext in (("serve", "serve the gateway"), ("demo", "create a demo database if missing, then serve")):
         server = commands.add_parser(name, help=helptext)
