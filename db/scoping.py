@@ -97,6 +97,16 @@ class Scope:
 NOTHING = Scope(grants=())
 
 
+@dataclass(frozen=True, slots=True)
+class UnitBound:
+    """The query is already confined to this unit's subtree (a unit filter): grant predicates that are
+    then always true or always false are folded before they reach SQL, so the planner does not AND a
+    scan of the whole ministry into a scan of one department."""
+
+    path: str
+    top_unit_id: int
+
+
 def _subtree_unit_ids(path: str) -> ColumnElement[bool]:
     # The paths below `path` are exactly those in [path, path-with-its-last-"/"-bumped-to-"0"):
     # a range scan on the unique index, with no LIKE escaping to get wrong.
@@ -108,7 +118,24 @@ def subtree_filter(path: str, official: FromClause = OFFICIAL) -> ColumnElement[
     return official.c.unit_id.in_(select(UNIT.c.id).where(_subtree_unit_ids(path)))
 
 
-def _predicate_sql(predicate: Predicate, official: FromClause) -> ColumnElement[bool]:
+def _folded(predicate: Predicate, bound: UnitBound | None) -> bool | None:
+    """True or False when the predicate is constant over the bound's subtree; None otherwise."""
+    match predicate:
+        case Everyone():
+            return True
+        case TopUnits(unit_ids) if bound is not None:
+            return bound.top_unit_id in unit_ids
+        case Subtree(path) if bound is not None:
+            if bound.path.startswith(path):
+                return True
+            return None if path.startswith(bound.path) else False
+    return None
+
+
+def _predicate_sql(predicate: Predicate, official: FromClause, bound: UnitBound | None = None) -> ColumnElement[bool]:
+    constant = _folded(predicate, bound)
+    if constant is not None:
+        return true() if constant else false()
     match predicate:
         case Everyone():
             return true()
@@ -122,22 +149,32 @@ def _predicate_sql(predicate: Predicate, official: FromClause) -> ColumnElement[
             return official.c.id.in_(sorted(official_ids)) if official_ids else false()
 
 
-def official_filter(scope: Scope, official: FromClause = OFFICIAL) -> ColumnElement[bool]:
-    """Rows of `official` that some grant of the scope matches; no grant means no row."""
-    predicates = [_predicate_sql(g.predicate, official) for g in scope.grants]
-    if any(isinstance(g.predicate, Everyone) for g in scope.grants):
+def official_filter(
+    scope: Scope, official: FromClause = OFFICIAL, bound: UnitBound | None = None
+) -> ColumnElement[bool]:
+    """Rows of `official` that some grant of the scope matches; no grant means no row. With `bound`,
+    only rows of that subtree are asked about (the caller filters by it too)."""
+    folded = [_folded(g.predicate, bound) for g in scope.grants]
+    if any(constant is True for constant in folded):
         return true()
-    return or_(false(), *predicates)
+    return or_(
+        false(),
+        *(_predicate_sql(g.predicate, official) for g, c in zip(scope.grants, folded, strict=True) if c is None),
+    )
 
 
-def grant_mask(scope: Scope, official: FromClause = OFFICIAL) -> ColumnElement[int]:
+def _bit(predicate: Predicate, bit: int, official: FromClause, bound: UnitBound | None) -> ColumnElement[int]:
+    constant = _folded(predicate, bound)
+    if constant is not None:
+        return literal(1 << bit if constant else 0, Integer)
+    return case((_predicate_sql(predicate, official), literal(1 << bit)), else_=literal(0))
+
+
+def grant_mask(scope: Scope, official: FromClause = OFFICIAL, bound: UnitBound | None = None) -> ColumnElement[int]:
     """Bit i set when grant i matches the row; computed in the same statement as the row."""
     if len(scope.grants) == 1:
         return literal(1, Integer)
-    terms: list[ColumnElement[int]] = [
-        case((_predicate_sql(g.predicate, official), literal(1 << bit)), else_=literal(0))
-        for bit, g in enumerate(scope.grants)
-    ]
+    terms = [_bit(g.predicate, bit, official, bound) for bit, g in enumerate(scope.grants)]
     total = terms[0] if terms else literal(0, Integer)
     for term in terms[1:]:
         total = total + term

@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.engine = engine
     app.state.keys = keys
     app.state.scopes = scopes
+    app.state.authenticator = authenticator
     return app
 
 

@@ -141,9 +141,11 @@ async def resolve_revoke_grant(ctx: RequestContext, grant_id: str) -> Row[Any]:
             ctx.principal, unit_path=row.managing_unit_path, top_unit_id=row.managing_unit_id
         ):
             raise NotFound(f"Grant '{grant_id}' does not exist")
-        if not await grants.revoke(conn, grant_id=key, revoked_by_id=ctx.principal.account_id, now=datetime.now(UTC)):
-            raise BadInput(f"Grant '{grant_id}' was already revoked at {row.revoked_at.isoformat()}")
+        done = await grants.revoke(conn, grant_id=key, revoked_by_id=ctx.principal.account_id, now=datetime.now(UTC))
+        # Read again either way: a concurrent revocation may have landed since `row` was read.
         revoked = await grants.get(conn, grant_id=key)
+        if not done:
+            raise BadInput(f"Grant '{grant_id}' was already revoked")
     ctx.scopes.forget()
     assert revoked is not None
     return revoked

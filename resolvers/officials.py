@@ -9,6 +9,7 @@ from sqlalchemy import Row
 from db.errors import BadInput, ForbiddenField, NotFound
 from db.queries import officials
 from db.queries.officials import OfficialFilter, OrderField, Ordering
+from db.scoping import UnitBound
 from resolvers.codes import check_codes
 from resolvers.context import RequestContext
 from resolvers.ids import check_text, parse_id
@@ -108,7 +109,8 @@ async def _unit_bounds(ctx: RequestContext, unit_ref: str | None, include_subuni
     unit = await ctx.loaders.unit_by_id.load(parse_id(unit_ref, "unit"))
     if unit is None:
         raise NotFound(f"Unit '{unit_ref}' does not exist")
-    return {"unit_path": unit.path} if include_subunits else {"unit_id": unit.id}
+    within = UnitBound(path=unit.path, top_unit_id=unit.top_unit_id)
+    return {"unit_path": unit.path, "within": within} if include_subunits else {"unit_id": unit.id, "within": within}
 
 
 async def _to_filter(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Row, Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.scoping import OFFICIAL, UNIT, Scope, grant_mask, official_filter, subtree_filter
+from db.scoping import OFFICIAL, UNIT, Scope, UnitBound, grant_mask, official_filter, subtree_filter
 from db.text import fold
 
 OrderField = Literal["name", "code", "birth_date", "id"]
@@ -33,6 +33,8 @@ class OfficialFilter:
     birth_year_from: int | None = None
     birth_year_to: int | None = None
     name: str | None = None
+    # The unit the filter confines rows to (either of the two above), so the scope can be folded.
+    within: UnitBound | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,8 @@ def _filter_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
 
 
 def _scoped(scope: Scope, f: OfficialFilter) -> Select[Any]:
-    return select(*OFFICIAL.c, grant_mask(scope).label("grants")).where(official_filter(scope), *_filter_sql(f))
+    mask = grant_mask(scope, bound=f.within).label("grants")
+    return select(*OFFICIAL.c, mask).where(official_filter(scope, bound=f.within), *_filter_sql(f))
 
 
 async def get(conn: AsyncConnection, *, scope: Scope, official_id: int) -> Row[Any] | None:
@@ -119,7 +122,11 @@ async def list_(
 
 
 async def count(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> int:
-    stmt = select(func.count()).select_from(OFFICIAL).where(and_(official_filter(scope), *_filter_sql(filter)))
+    stmt = (
+        select(func.count())
+        .select_from(OFFICIAL)
+        .where(and_(official_filter(scope, bound=filter.within), *_filter_sql(filter)))
+    )
     return int((await conn.execute(stmt)).scalar_one())
 
 

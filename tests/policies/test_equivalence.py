@@ -22,6 +22,7 @@ from db.engine import create_engine
 from db.models import AccessGrant, Account, Agency, Agreement, Official, Unit, table_of
 from db.queries import officials
 from db.queries.officials import OfficialFilter, Ordering
+from db.scoping import UnitBound
 from policies.authorizer import Authorizer
 from policies.principal import Principal
 from policies.rules import READ, PolicyLine, RowFacts
@@ -75,6 +76,7 @@ class World:
     agency: bool
     grants: tuple[WrittenGrant, ...]
     agreements: tuple[WrittenAgreement, ...]
+    filter_unit: int = 0  # a unit filter to list by: the scope is then folded over its subtree
 
 
 @st.composite
@@ -151,6 +153,7 @@ def worlds(draw: st.DrawFn) -> World:
         agency=agency,
         grants=tuple(grants),
         agreements=tuple(agreements),
+        filter_unit=draw(st.integers(0, n_units - 1)),
     )
 
 
@@ -252,6 +255,10 @@ async def _insert_world(conn: AsyncConnection, world: World) -> Principal:
     )
 
 
+def _path(world: World, official_id: int) -> str:
+    return world.tree[world.officials[official_id - BASE]].path
+
+
 def _facts(world: World) -> list[RowFacts]:
     return [
         RowFacts(id=BASE + i, unit_path=world.tree[u].path, top_unit_id=world.tree[u].top)
@@ -273,10 +280,20 @@ async def _check(engine: AsyncEngine, world: World) -> None:
             )
             listed_ids = {row.id for row in listed if row.id >= BASE}
             counted = await officials.count(conn, scope=scope, filter=OfficialFilter())
+            unit = world.tree[world.filter_unit]
+            in_unit = OfficialFilter(unit_path=unit.path, within=UnitBound(unit.path, unit.top))
+            bounded = await officials.list_(
+                conn, scope=scope, filter=in_unit, ordering=Ordering(field="id"), limit=100_000
+            )
+            bounded_count = await officials.count(conn, scope=scope, filter=in_unit)
         finally:
             await transaction.rollback()
     assert listed_ids == set(by_id), "list_ and get_many disagree"
     assert counted == len(listed), "count and list_ disagree"
+    # Listing by a unit folds the scope over the unit's subtree: same rows, same fields.
+    expected = {i: scope.readable(row.grants) for i, row in by_id.items() if _path(world, i).startswith(unit.path)}
+    assert {row.id: scope.readable(row.grants) for row in bounded} == expected
+    assert bounded_count == len(expected)
     decider = AUTHORIZER.decider(principal, _oracle_lines(world, principal))
     for facts in _facts(world):
         allowed = {f for f in FIELDS if decider.allows(replace(facts, field=f))}

@@ -245,3 +245,47 @@ def test_filtering_or_ordering_by_a_field_unreadable_somewhere_in_scope_is_refus
         assert forbidden(body) == {"code"}
     finally:
         api.data("mutation($id: ID!) { revokeGrant(id: $id) { id } }", as_user="hr.BNV", variables={"id": grant})
+
+
+# -- a caller with no grant at all sees nothing, not even the structure ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nobody(api: Api) -> str:
+    """An account whose roles open nothing (a role the policy does not know)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from db.engine import create_engine
+    from db.models import Account, table_of
+
+    async def create() -> None:
+        engine = create_engine(api.settings.database_url)
+        async with engine.begin() as conn:
+            await conn.execute(
+                table_of(Account)
+                .insert()
+                .values(username="nobody.test", kind="staff", roles="visitor", created_at=datetime.now(UTC))
+            )
+        await engine.dispose()
+
+    asyncio.run(create())
+    return "nobody.test"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ('{ official(id: "1") { id } }', {"official": None}),
+        ("{ officials { totalCount nodes { id } } }", {"officials": {"totalCount": 0, "nodes": []}}),
+        ("{ me { id } }", {"me": None}),
+        ('{ unit(code: "BNV") { id } }', {"unit": None}),
+        ("{ units { id } }", {"units": []}),
+        ('{ position(id: "1") { id } }', {"position": None}),
+        ("{ accessGrants { id } }", {"accessGrants": []}),
+    ],
+)
+def test_every_query_field_outside_scope_returns_null_or_nothing(
+    api: Api, nobody: str, query: str, expected: dict[str, Any]
+) -> None:
+    assert api.data(query, as_user=nobody) == expected

@@ -199,3 +199,30 @@ def test_a_grant_outside_its_dates_does_not_work(api: Api, start: int, end: int)
     assert api.data(READ, as_user="SH00000665", variables={"id": official})["official"] is None
     in_force = api.data("{ accessGrants(inForce: true) { id } }", as_user="SH00000665")["accessGrants"]
     assert in_force == []
+
+
+def test_a_revocation_that_lost_a_race_is_reported_as_already_revoked(api: Api) -> None:
+    # Another process revokes between our read and our update: the update matches no row. Simulated by
+    # revoking in the database right after the resolver's first read.
+    unit, _ = unit_with_officials(api, "BNV")
+    made = api.data(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="SH00000666", unit=unit)})
+    grant_id = int(made["grantAccess"]["id"])
+    original = grants.get
+
+    async def get_then_lose_the_race(conn: Any, *, grant_id: int) -> Any:
+        row = await original(conn, grant_id=grant_id)
+        if row is not None and row.revoked_at is None:
+            await conn.execute(
+                table_of(AccessGrant)
+                .update()
+                .where(table_of(AccessGrant).c.id == grant_id)
+                .values(revoked_at=datetime.now(UTC))
+            )
+        return row
+
+    grants.get = get_then_lose_the_race  # type: ignore[assignment]
+    try:
+        body = api.post(REVOKE, as_user="hr.BNV", variables={"id": str(grant_id)})
+    finally:
+        grants.get = original  # type: ignore[assignment]
+    assert error_code(body) == "BAD_USER_INPUT" and "already revoked" in body["errors"][0]["message"]
