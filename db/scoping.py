@@ -10,7 +10,7 @@ grant: that is policy. This module only makes the decision impossible to skip.
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import ColumnElement, Integer, and_, case, false, literal, or_, select, true
+from sqlalchemy import BigInteger, ColumnElement, and_, case, false, literal, or_, select, true
 from sqlalchemy.sql.expression import FromClause
 
 from db.models import Official, Unit, table_of
@@ -77,10 +77,12 @@ class Scope:
     @cached_property
     def everywhere(self) -> frozenset[str]:
         """Fields readable on every row of the scope: the only ones a filter or an ordering may use,
-        since filtering by a field reveals it on the rows where it is not readable."""
+        since filtering by a field reveals it on the rows where it is not readable. Those of a grant
+        over everyone (it matches every row), and those every grant opens."""
         if not self.grants:
             return frozenset()
-        return frozenset.intersection(*(grant.fields for grant in self.grants))
+        common = frozenset.intersection(*(grant.fields for grant in self.grants))
+        return common.union(*(g.fields for g in self.grants if isinstance(g.predicate, Everyone)))
 
     def readable(self, mask: int) -> frozenset[str]:
         """The fields readable on a row whose matched grants are the bits of `mask`.
@@ -95,6 +97,8 @@ class Scope:
 
 
 NOTHING = Scope(grants=())
+# One bit per grant in a 64-bit mask (BIGINT on PostgreSQL, INTEGER on SQLite), sign bit unused.
+MAX_GRANTS = 63
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,16 +170,16 @@ def official_filter(
 def _bit(predicate: Predicate, bit: int, official: FromClause, bound: UnitBound | None) -> ColumnElement[int]:
     constant = _folded(predicate, bound)
     if constant is not None:
-        return literal(1 << bit if constant else 0, Integer)
-    return case((_predicate_sql(predicate, official), literal(1 << bit)), else_=literal(0))
+        return literal(1 << bit if constant else 0, BigInteger)
+    return case((_predicate_sql(predicate, official), literal(1 << bit, BigInteger)), else_=literal(0, BigInteger))
 
 
 def grant_mask(scope: Scope, official: FromClause = OFFICIAL, bound: UnitBound | None = None) -> ColumnElement[int]:
     """Bit i set when grant i matches the row; computed in the same statement as the row."""
     if len(scope.grants) == 1:
-        return literal(1, Integer)
+        return literal(1, BigInteger)
     terms = [_bit(g.predicate, bit, official, bound) for bit, g in enumerate(scope.grants)]
-    total = terms[0] if terms else literal(0, Integer)
+    total = terms[0] if terms else literal(0, BigInteger)
     for term in terms[1:]:
         total = total + term
     return total

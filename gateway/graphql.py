@@ -97,7 +97,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
             return json_error(401, error.message, error.code)
         if request.method == "POST" and await read_capped_body(request, self.max_body_bytes) is None:
             return json_error(413, f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
-        scope = await self.scopes.for_principal(principal)
+        try:
+            scope = await self.scopes.for_principal(principal)
+        except DomainError as error:
+            return json_error(403, error.message, error.code)
         context = RequestContext(principal=principal, engine=self.engine, scope=scope, scopes=self.scopes)
         try:
             return await self.run(request, context=context)

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from db.scoping import Everyone, Grant, Named, Predicate, Scope, Self, Subtree, TopUnits
+from db.errors import Forbidden
+from db.scoping import MAX_GRANTS, Everyone, Grant, Named, Predicate, Scope, Self, Subtree, TopUnits
 from policies.principal import Principal
 
 READ: Final = "read"
@@ -120,18 +121,28 @@ def managed_top_units(principal: Principal, lines: Iterable[PolicyLine]) -> froz
 
 
 def build_scope(principal: Principal, lines: Iterable[PolicyLine], groups: Mapping[str, frozenset[str]]) -> Scope:
-    """The read lines of a principal, as one Grant per (predicate, basis) with the union of their
-    fields. `groups` expands a group name to its fields; a plain field name stands for itself."""
-    fields_by_key: dict[tuple[Predicate, str], set[str]] = {}
+    """The read lines of a principal, as one Grant per row predicate with the union of the fields its
+    lines open and their bases. `groups` expands a group name to its fields; a field stands for itself.
+    One grant per predicate keeps the per-row grant mask (one bit per grant) small."""
+    fields_by_predicate: dict[Predicate, set[str]] = {}
+    bases: dict[Predicate, list[str]] = {}
     for line in lines:
         if line.action != READ:
             continue
         row_predicate = predicate(line.relation, principal)
         if row_predicate is None:
             continue
-        fields_by_key.setdefault((row_predicate, line.basis), set()).update(groups.get(line.fields, {line.fields}))
-    grants = [Grant(p, frozenset(fields), basis) for (p, basis), fields in fields_by_key.items()]
-    return Scope(grants=tuple(sorted(_without_redundant(grants), key=lambda g: (g.basis, repr(g.predicate)))))
+        fields_by_predicate.setdefault(row_predicate, set()).update(groups.get(line.fields, {line.fields}))
+        if line.basis not in bases.setdefault(row_predicate, []):
+            bases[row_predicate].append(line.basis)
+    grants = [Grant(p, frozenset(f), " ".join(bases[p])) for p, f in fields_by_predicate.items()]
+    kept = sorted(_without_redundant(grants), key=lambda g: (g.basis, repr(g.predicate)))
+    if len(kept) > MAX_GRANTS:
+        raise Forbidden(
+            f"This account holds {len(kept)} distinct grants of access, more than the {MAX_GRANTS} one request can "
+            "apply; ask the personnel department to consolidate its written grants"
+        )
+    return Scope(grants=tuple(kept))
 
 
 def _without_redundant(grants: list[Grant]) -> list[Grant]:

@@ -61,19 +61,24 @@ class Scopes:
         self.engine = engine
         self.ttl_seconds = ttl_seconds
         self._cache: dict[Principal, tuple[float, Scope]] = {}
+        # Bumped by `forget`: a scope read while a grant changed must not be cached after the change.
+        self._generation = 0
 
     async def for_principal(self, principal: Principal) -> Scope:
         now = time.monotonic()
         cached = self._cache.get(principal)
         if cached is not None and cached[0] > now:
             return cached[1]
+        generation = self._generation
         async with self.engine.connect() as conn:
             written = await written_lines(conn, principal, today())
         scope = self.authorizer.scope_for(principal, written)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[principal] = (now + self.ttl_seconds, scope)
+        if generation == self._generation:
+            self._cache[principal] = (now + self.ttl_seconds, scope)
         return scope
 
     def forget(self) -> None:
+        self._generation += 1
         self._cache.clear()

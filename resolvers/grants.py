@@ -163,9 +163,11 @@ async def resolve_access_grants(ctx: RequestContext, grantee: str | None, in_for
                 return []
             grantee_id = account.id
         if managed is not None and not managed:
+            # Not a manager: only the caller's own grants, and only those in force. A revoked or expired
+            # grant would still name officials (and their ministry) the caller can no longer see.
             if grantee_id not in (None, ctx.principal.account_id):
                 return []
-            grantee_id, managed = ctx.principal.account_id, None
+            grantee_id, managed, in_force = ctx.principal.account_id, None, True
         return await grants.list_(
             conn, managing_unit_ids=managed, grantee_id=grantee_id, in_force_on=today() if in_force else None
         )

@@ -78,7 +78,7 @@ class GrantAccessInput:
 class GrantQueries:
     @strawberry.field(
         description="Grants of the ministries or provinces whose personnel the caller manages; for anyone "
-        "else, the grants made to the caller. Newest first, at most 1000: narrow with `grantee` or `inForce`."
+        "else, the grants in force made to the caller. Newest first, at most 1000: narrow with `grantee` or `inForce`."
     )
     async def access_grants(self, info: Ctx, grantee: str | None = None, in_force: bool = False) -> list[AccessGrant]:
         return await resolve_access_grants(info.context, grantee, in_force)  # type: ignore[return-value]

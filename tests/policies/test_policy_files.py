@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from db.errors import Forbidden
 from policies.authorizer import POLICY_PATH, Authorizer, PolicyError
 from policies.principal import Principal
 from policies.rules import READ, PolicyLine, RowFacts
@@ -144,3 +145,20 @@ def test_the_policy_version_changes_with_the_policy(tmp_path: Path) -> None:
     policy = tmp_path / "policy.csv"
     policy.write_text(POLICY_PATH.read_text() + "\n# a comment\n")
     assert Authorizer(policy_path=policy).version != AUTHORIZER.version
+
+
+def test_lines_with_the_same_rows_become_one_grant_citing_every_basis() -> None:
+    me = Principal(account_id=5, username="SH1", kind="official", roles=frozenset(), official_id=99)
+    written = [
+        PolicyLine(me.subject, "officials:10", "Official.health", READ, "grant:1:CV-1"),
+        PolicyLine(me.subject, "officials:10", "Official.religion", READ, "grant:2:CV-2"),
+    ]
+    (grant,) = AUTHORIZER.scope_for(me, written).grants
+    assert grant.fields == {"Official.health", "Official.religion"} and grant.basis == "grant:1:CV-1 grant:2:CV-2"
+
+
+def test_more_distinct_grants_than_one_mask_holds_fail_closed() -> None:
+    me = Principal(account_id=5, username="SH1", kind="official", roles=frozenset(), official_id=99)
+    written = [PolicyLine(me.subject, f"officials:{i}", "Official.health", READ, f"grant:{i}:X") for i in range(1, 65)]
+    with pytest.raises(Forbidden, match="consolidate"):
+        AUTHORIZER.scope_for(me, written)

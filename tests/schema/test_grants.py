@@ -78,6 +78,8 @@ def test_hr_grants_a_unit_subtree_for_the_fields_it_names_and_revokes_it(api: Ap
     revoked = api.data(REVOKE, as_user="hr.BNV", variables={"id": made["id"]})["revokeGrant"]
     assert not revoked["active"] and revoked["revokedAt"]
     assert api.data(READ, as_user="SH00000660", variables={"id": official})["official"] is None
+    # The grantee no longer sees the grant either: it would name officials it can no longer read.
+    assert api.data("{ accessGrants { id } }", as_user="SH00000660")["accessGrants"] == []
 
 
 def test_sensitive_fields_open_only_when_the_grant_names_them(api: Api) -> None:
@@ -226,3 +228,25 @@ def test_a_revocation_that_lost_a_race_is_reported_as_already_revoked(api: Api) 
     finally:
         grants.get = original  # type: ignore[assignment]
     assert error_code(body) == "BAD_USER_INPUT" and "already revoked" in body["errors"][0]["message"]
+
+
+def test_a_narrow_grant_does_not_take_filtering_away_from_a_national_reader(api: Api) -> None:
+    # The analyst reads names everywhere; a grant for one official's religion adds to that, and must not
+    # make every filter by name look like it could reveal something.
+    _, official = unit_with_officials(api, "BNV")
+    made = api.data(
+        GRANT,
+        as_user="hr.BNV",
+        variables={"input": grant_input(grantee="analyst", officials=[official], fields=["religion"])},
+    )["grantAccess"]
+    try:
+        assert (
+            api.data('{ officials(filter: {name: "nguyen"}) { totalCount } }', as_user="analyst")["officials"][
+                "totalCount"
+            ]
+            > 0
+        )
+        religion = api.data(READ, as_user="analyst", variables={"id": official})["official"]["religion"]
+        assert religion is not None
+    finally:
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": made["id"]})

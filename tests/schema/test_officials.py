@@ -151,8 +151,8 @@ def test_a_page_of_100_costs_the_same_statements_as_a_page_of_10(api: Api) -> No
 def test_reading_the_account_and_its_grants_costs_at_most_three_statements(api: Api) -> None:
     api.client.app.state.scopes.forget()  # type: ignore[attr-defined]
     api.client.app.state.authenticator._cache.clear()  # type: ignore[attr-defined]
-    cold = api.count_statements("{ codeList(name: \"gender\") { code } }", as_user="agency.bhxh")
-    warm = api.count_statements("{ codeList(name: \"gender\") { code } }", as_user="agency.bhxh")
+    cold = api.count_statements('{ codeList(name: "gender") { code } }', as_user="agency.bhxh")
+    warm = api.count_statements('{ codeList(name: "gender") { code } }', as_user="agency.bhxh")
     assert warm == 0
     assert cold <= 3  # the account, its grants, its agency's agreements
 
