@@ -143,40 +143,54 @@ class KeyRing:
         return jwt.encode(claims, self.active._private, algorithm=ALGORITHM, headers={"kid": self.active.kid})
 
     def verify_token(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
-        if len(token) > self.max_token_bytes:
-            raise InvalidToken("Token is larger than the gateway accepts")
-        try:
-            header = jwt.get_unverified_header(token)
-            if not isinstance(header, dict):
-                raise JWTError("header is not an object")
-        except JWTError:
-            raise InvalidToken("Token is not a well-formed JWS") from None
-        if header.get("alg") != ALGORITHM:
-            raise InvalidToken(f"Token algorithm must be {ALGORITHM}")
-        kid = header.get("kid")
-        key = self.by_kid.get(kid) if isinstance(kid, str) else None
+        kid = _header_kid(token, "Token", self.max_token_bytes)
+        key = self.by_kid.get(kid) if kid is not None else None
         if key is None:
             raise InvalidToken("Token is signed by an unknown key")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key._public,
-                algorithms=[ALGORITHM],
-                audience=audience,
-                issuer=issuer,
-                options={f"require_{c}": True for c in _REQUIRED_CLAIMS} | {"leeway": _CLOCK_SKEW_SECONDS},
-            )
-        except ExpiredSignatureError:
-            raise InvalidToken("Token has expired") from None
-        except JWTClaimsError as error:
-            raise InvalidToken(f"Token claims are invalid: {error}") from None
-        except JWTError as error:
-            # jose reports a missing required claim as a plain JWTError; say which, not "signature".
-            reason = str(error) if "claim" in str(error).lower() else "Token signature is invalid"
-            raise InvalidToken(reason) from None
-        except (TypeError, ValueError, OverflowError):
-            raise InvalidToken("Token claims are malformed") from None
-        return claims
+        return _decode(token, key._public, "Token", audience=audience, issuer=issuer, required=_REQUIRED_CLAIMS)
+
+
+def _header_kid(token: str, what: str, max_token_bytes: int) -> str | None:
+    """The `kid` a JWS names, after the checks that come before any key is chosen: size, shape, and
+    an `alg` of ES256 (the header never picks the algorithm)."""
+    if len(token) > max_token_bytes:
+        raise InvalidToken(f"{what} is larger than the gateway accepts")
+    try:
+        header = jwt.get_unverified_header(token)
+        if not isinstance(header, dict):
+            raise JWTError("header is not an object")
+    except JWTError:
+        raise InvalidToken(f"{what} is not a well-formed JWS") from None
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"{what} algorithm must be {ALGORITHM}")
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) else None
+
+
+def _decode(
+    token: str, key: Key, what: str, *, audience: str, issuer: str, required: tuple[str, ...]
+) -> dict[str, Any]:
+    """Signature and claims, ES256 only, with every claim in `required` present; errors named."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options={f"require_{c}": True for c in required} | {"leeway": _CLOCK_SKEW_SECONDS},
+        )
+    except ExpiredSignatureError:
+        raise InvalidToken(f"{what} has expired") from None
+    except JWTClaimsError as error:
+        raise InvalidToken(f"{what} claims are invalid: {error}") from None
+    except JWTError as error:
+        # jose reports a missing required claim as a plain JWTError; say which, not "signature".
+        reason = str(error) if "claim" in str(error).lower() else "signature is invalid"
+        raise InvalidToken(f"{what} {reason}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidToken(f"{what} claims are malformed") from None
+    return claims
 
 
 def generate_key(keys_dir: Path, *, status: str = "active") -> str:
@@ -256,24 +270,16 @@ def verify_client_assertion(
     may live at most `max_lifetime_seconds`, so its jti only needs remembering that long.
     Replay (a jti seen before) is the caller's check: it needs the database."""
     key = _assertion_key(token, keys, max_token_bytes)
-    claims = _decode_assertion(token, key, audience=audience, client_id=client_id)
+    claims = _decode(
+        token, key, "Client assertion", audience=audience, issuer=client_id, required=_ASSERTION_REQUIRED_CLAIMS
+    )
     _check_assertion_claims(claims, client_id=client_id, max_lifetime_seconds=max_lifetime_seconds)
     return claims
 
 
 def _assertion_key(token: str, keys: Mapping[str, Mapping[str, str]], max_token_bytes: int) -> Key:
-    if len(token) > max_token_bytes:
-        raise InvalidToken("Client assertion is larger than the gateway accepts")
-    try:
-        header = jwt.get_unverified_header(token)
-        if not isinstance(header, dict):
-            raise JWTError("header is not an object")
-    except JWTError:
-        raise InvalidToken("Client assertion is not a well-formed JWS") from None
-    if header.get("alg") != ALGORITHM:
-        raise InvalidToken(f"Client assertion algorithm must be {ALGORITHM}")
-    kid = header.get("kid")
-    if not isinstance(kid, str):
+    kid = _header_kid(token, "Client assertion", max_token_bytes)
+    if kid is None:
         raise InvalidToken("Client assertion header must name its key (`kid`)")
     public_jwk = keys.get(kid)
     if public_jwk is None:
@@ -285,29 +291,6 @@ def _assertion_key(token: str, keys: Mapping[str, Mapping[str, str]], max_token_
         return jwk.construct(dict(public_jwk), algorithm=ALGORITHM)
     except JWKError:
         raise InvalidToken(UNKNOWN_CLIENT_KEY) from None
-
-
-def _decode_assertion(token: str, key: Key, *, audience: str, client_id: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[ALGORITHM],
-            audience=audience,
-            issuer=client_id,
-            options={f"require_{c}": True for c in _ASSERTION_REQUIRED_CLAIMS} | {"leeway": _CLOCK_SKEW_SECONDS},
-        )
-    except ExpiredSignatureError:
-        raise InvalidToken("Client assertion has expired") from None
-    except JWTClaimsError as error:
-        raise InvalidToken(f"Client assertion claims are invalid: {error}") from None
-    except JWTError as error:
-        # jose reports a missing required claim as a plain JWTError; say which, not "signature".
-        reason = str(error) if "claim" in str(error).lower() else "signature is invalid"
-        raise InvalidToken(f"Client assertion {reason}") from None
-    except (TypeError, ValueError, OverflowError):
-        raise InvalidToken("Client assertion claims are malformed") from None
-    return claims
 
 
 def _check_assertion_claims(claims: Mapping[str, Any], *, client_id: str, max_lifetime_seconds: int) -> None:
