@@ -133,11 +133,14 @@ class Authorizer:
             enforcer.add_policy(line.subject, line.relation, line.fields, line.action)
         return Decider(enforcer, SubjectFacts.of(principal))
 
-    def may_manage_grants(self, principal: Principal, *, unit_path: str, top_unit_id: int) -> bool:
-        """Whether the principal may grant or revoke access to officials of a unit (the HR of its
-        ministry or province, or the national administrator)."""
-        row = RowFacts(id=0, unit_path=unit_path, top_unit_id=top_unit_id, field="-")
-        return self.decider(principal).allows(row, MANAGE_GRANTS)
+    def may_manage_grants(self, principal: Principal, places: Iterable[tuple[str, int]]) -> bool:
+        """Whether the principal may grant or revoke access to officials at every (unit path, top-level
+        unit id) of `places`: the HR of their ministry or province, or the national administrator."""
+        decider = self.decider(principal)  # one enforcer for all the places, not one per place
+        return all(
+            decider.allows(RowFacts(id=0, unit_path=path, top_unit_id=top, field="-"), MANAGE_GRANTS)
+            for path, top in places
+        )
 
 
 class Decider:

@@ -75,10 +75,11 @@ async def _target(ctx: RequestContext, request: GrantRequest) -> tuple[int, int 
     """(managing top-level unit, unit id, official ids) after checking the caller may manage them."""
     if (request.unit is None) == (request.officials is None):
         raise BadInput("Give either `unit` (a subtree) or `officials` (named people), not both or neither")
-    authorizer = ctx.scopes.authorizer
+    unit_id = parse_id(request.unit, "unit") if request.unit is not None else None
+    ids: list[int] | None = None
     async with ctx.connect() as conn:
-        if request.unit is not None:
-            rows = await units.get_many(conn, scope=ctx.scope, unit_ids=[parse_id(request.unit, "unit")])
+        if unit_id is not None:
+            rows = await units.get_many(conn, scope=ctx.scope, unit_ids=[unit_id])
             if not rows:
                 raise NotFound(f"Unit '{request.unit}' does not exist")
             places = [(rows[0].path, rows[0].top_unit_id)]
@@ -94,14 +95,9 @@ async def _target(ctx: RequestContext, request: GrantRequest) -> tuple[int, int 
     top_units = {top for _, top in places}
     if len(top_units) != 1:
         raise BadInput("One grant covers officials of one ministry or province; make one grant per unit")
-    for path, top in places:
-        if not authorizer.may_manage_grants(ctx.principal, unit_path=path, top_unit_id=top):
-            raise Forbidden("Only the personnel department of the officials' ministry or province may grant access")
-    unit_id = parse_id(request.unit, "unit") if request.unit is not None else None
-    official_ids = (
-        None if request.unit is not None else sorted({parse_id(i, "official") for i in request.officials or ()})
-    )
-    return top_units.pop(), unit_id, official_ids
+    if not ctx.scopes.authorizer.may_manage_grants(ctx.principal, places):
+        raise Forbidden("Only the personnel department of the officials' ministry or province may grant access")
+    return top_units.pop(), unit_id, ids
 
 
 async def resolve_grant_access(ctx: RequestContext, request: GrantRequest) -> Row[Any]:
@@ -138,7 +134,7 @@ async def resolve_revoke_grant(ctx: RequestContext, grant_id: str) -> Row[Any]:
         row = await grants.get(conn, grant_id=key)
         # A grant the caller may not manage is "not found", as an official outside the scope is.
         if row is None or not ctx.scopes.authorizer.may_manage_grants(
-            ctx.principal, unit_path=row.managing_unit_path, top_unit_id=row.managing_unit_id
+            ctx.principal, [(row.managing_unit_path, row.managing_unit_id)]
         ):
             raise NotFound(f"Grant '{grant_id}' does not exist")
         done = await grants.revoke(conn, grant_id=key, revoked_by_id=ctx.principal.account_id, now=datetime.now(UTC))

@@ -105,7 +105,7 @@ def test_a_partner_reads_what_its_agreement_names() -> None:
 
 def test_only_hr_of_the_ministry_and_the_administrator_manage_grants() -> None:
     def manages(principal: Principal, row: RowFacts) -> bool:
-        return AUTHORIZER.may_manage_grants(principal, unit_path=row.unit_path, top_unit_id=row.top_unit_id)
+        return AUTHORIZER.may_manage_grants(principal, [(row.unit_path, row.top_unit_id)])
 
     assert manages(staff("hr"), BNV_ROW) and not manages(staff("hr"), BTC_ROW)
     assert manages(staff("admin"), BTC_ROW)
