@@ -1,0 +1,58 @@
+"""RFC 8785 canonical JSON (JCS), the form receipts hash: the `rfc8785` library, with a fast path.
+
+`rfc8785.dumps` is pure Python and costs about 4 ms for a page of 100 officials, a tenth of the request.
+orjson with sorted keys writes byte-for-byte the same text whenever (a) every key is ASCII (JCS sorts by
+UTF-16 code units, orjson by code points; they agree on ASCII) and (b) every float is one both print the
+same way: finite, not integral (JCS prints 1.0 as `1`), with magnitude in [1e-5, 1e16) (outside it orjson
+switches to exponent notation earlier than JCS does). Integers must be exact in a double (|n| < 2**53),
+which JCS requires anyway. Anything else goes to `rfc8785`, which is then the answer (or the error).
+A property test holds the fast path to the library on arbitrary JSON.
+"""
+
+import hashlib
+from typing import Any, Final
+
+import orjson
+import rfc8785
+
+_MAX_EXACT_INT: Final = 2**53 - 1
+
+
+def _fast_path_safe(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) or item is None or isinstance(item, bool):
+            continue
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str) or not key.isascii():
+                    return False
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int):
+            if -_MAX_EXACT_INT > item or item > _MAX_EXACT_INT:
+                return False
+        elif isinstance(item, float):
+            magnitude = abs(item)
+            if not 1e-5 <= magnitude < 1e16 or item.is_integer():
+                return False
+        else:
+            return False  # tuples, Decimals, dates: JSON only, as received or as serialised
+    return True
+
+
+def canonical_json(value: Any) -> bytes:
+    """The RFC 8785 serialisation of a JSON value (dict, list, str, int, float, bool, None)."""
+    if _fast_path_safe(value):
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return rfc8785.dumps(value)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_sha256(value: Any) -> str:
+    return sha256_hex(canonical_json(value))
