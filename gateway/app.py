@@ -17,7 +17,10 @@ from db.errors import DomainError
 from gateway.auth import Authenticator
 from gateway.config import Settings, get_settings
 from gateway.crypto import KeyRing
+from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, json_error, read_capped_body
+from gateway.receipt_log import ReceiptLog
+from gateway.receipts import Receipts
 from policies.authorizer import Authorizer
 from policies.written import Scopes
 from schema import build_schema
@@ -35,8 +38,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     keys = KeyRing.load(
         settings.keys_dir, create=settings.env != "production", max_token_bytes=settings.max_token_bytes
     )
+    if settings.env == "production":
+        keys.refuse_development_keys()
     authenticator = Authenticator(settings, keys, engine)
     authorizer = Authorizer()
+    receipt_log = ReceiptLog(engine, keys, log_id=settings.issuer)
+    receipts = Receipts(receipt_log, keys, engine, issuer=settings.issuer, policy_version=authorizer.version)
     scopes = Scopes(authorizer, engine, ttl_seconds=settings.account_cache_seconds)
     schema = build_schema(
         authorizer=authorizer,
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         authenticator=authenticator,
         scopes=scopes,
         engine=engine,
+        receipts=receipts,
         max_body_bytes=settings.max_body_bytes,
         graphiql=settings.graphiql_enabled,
     )
@@ -66,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ready"})
 
     async def jwks(_: Request) -> Response:
+        keys.refresh()
         return Response(orjson.dumps(keys.jwks()), media_type="application/jwk-set+json")
 
     async def token(request: Request) -> Response:
@@ -87,6 +96,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/auth/token", token, methods=["POST"]),
             Route("/graphql", view.endpoint, methods=["GET", "POST"]),
+            *log_routes(receipt_log),
+            *export_routes(authenticator, engine),
         ],
         exception_handlers={Exception: unexpected},
         lifespan=lifespan,
@@ -96,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.keys = keys
     app.state.scopes = scopes
     app.state.authenticator = authenticator
+    app.state.receipt_log = receipt_log
+    app.state.receipts = receipts
     return app
 
 

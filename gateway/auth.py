@@ -53,7 +53,13 @@ class Authenticator:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("Authorization must use the Bearer scheme")
-        claims = self.keys.verify_token(token.strip(), issuer=self.settings.issuer, audience=self.settings.audience)
+        self.keys.refresh()  # a rotation made by `ccvc keys rotate` bites within a second
+        claims = self.keys.verify_token(
+            token.strip(),
+            issuer=self.settings.issuer,
+            audience=self.settings.audience,
+            ttl_seconds=self.settings.token_ttl_seconds,
+        )
         principal = await self._principal(str(claims["sub"]))
         if principal is None:
             raise Unauthenticated("The token's account does not exist or is disabled")

@@ -22,6 +22,7 @@ from db.engine import create_engine
 from db.errors import DomainError, NotFound, Unauthenticated
 from db.queries import accounts, agencies, units
 from gateway.auth import principal_from_account
+from gateway.cli_receipts import cmd_receipts_consistency, cmd_receipts_verify
 from gateway.config import Settings, get_settings
 from policies.authorizer import Authorizer
 from policies.written import Scopes, today
@@ -144,9 +145,36 @@ def cmd_keys_generate(settings: Settings, _: argparse.Namespace) -> int:
     from gateway.crypto import generate_key
 
     if (settings.keys_dir / "keyring.json").exists():
-        return _fail(f"'{settings.keys_dir}' already holds a key ring")
+        return _fail(f"'{settings.keys_dir}' already holds a key ring; `ccvc keys rotate` replaces its active key")
     kid = generate_key(settings.keys_dir)
     print(f"Generated signing key {kid} in {settings.keys_dir}")
+    return 0
+
+
+def cmd_keys_rotate(settings: Settings, _: argparse.Namespace) -> int:
+    from gateway.crypto import rotate_key
+
+    if not (settings.keys_dir / "keyring.json").exists():
+        return _fail(f"No key ring in '{settings.keys_dir}': `ccvc keys generate` makes the first key")
+    kid, retired = rotate_key(settings.keys_dir)
+    print(f"Key {kid} now signs; {retired} is retired and stays published so that what it signed verifies.")
+    print("Running gateways pick the new key up within a second.")
+    return 0
+
+
+def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.crypto import KeyRing
+
+    ring = KeyRing.load(settings.keys_dir, create=False)
+    keys = [
+        {"kid": k.kid, "status": k.status, "created": k.created, "retired": k.retired, "origin": k.origin}
+        for k in ring.by_kid.values()
+    ]
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(keys, option=orjson.OPT_INDENT_2) + b"\n")
+        return 0
+    for key in keys:
+        print(f"{key['kid']}  {key['status']:<8} created {key['created']}  {key['origin']}")
     return 0
 
 
@@ -446,6 +474,46 @@ def _parser() -> argparse.ArgumentParser:
     keys.add_parser("generate", help="create the first signing key in CCVC_KEYS_DIR").set_defaults(
         run=cmd_keys_generate
     )
+    keys.add_parser(
+        "rotate", help="make a new signing key active; the old one is retired but still published and verifying"
+    ).set_defaults(run=cmd_keys_rotate)
+    key_listing = keys.add_parser("list", help="list the signing keys (kid, status, created, origin)")
+    key_listing.add_argument("--json", action="store_true", help="print JSON")
+    key_listing.set_defaults(run=cmd_keys_list)
+
+    receipts = commands.add_parser(
+        "receipts",
+        help="verify receipts offline",
+        description="Check a receipt, the data it covers and its place in the receipt log with nothing but "
+        "files: no network, no database. See docs/receipts.md for the format.",
+    ).add_subparsers(dest="receipts_command", required=True)
+    verify = receipts.add_parser(
+        "verify",
+        help="verify a receipt, and optionally the data, an inclusion proof and a trusted checkpoint",
+        description="Exit status 0 when every check given passes, 1 otherwise.",
+    )
+    verify.add_argument(
+        "--receipt", required=True, metavar="R", help="the JWS, a file holding it, or a saved GraphQL response"
+    )
+    verify.add_argument(
+        "--data", metavar="FILE", help="the response (or its `data`) as JSON, or the exported file itself"
+    )
+    verify.add_argument("--jwks", metavar="FILE", help="the gateway's /.well-known/jwks.json (default: local keys)")
+    verify.add_argument("--proof", metavar="FILE", help="GET /receipts/{rid}/proof, saved")
+    verify.add_argument(
+        "--checkpoint", metavar="FILE", help="a checkpoint you already trust (GET /log/checkpoint, saved)"
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(run=cmd_receipts_verify)
+    consistent = receipts.add_parser(
+        "verify-consistency",
+        help="check that a newer checkpoint's log extends an older one's (nothing rewritten)",
+    )
+    consistent.add_argument("--old", required=True, metavar="FILE", help="the older checkpoint")
+    consistent.add_argument("--new", required=True, metavar="FILE", help="the newer checkpoint")
+    consistent.add_argument("--proof", required=True, metavar="FILE", help="GET /log/consistency?from=M&to=N, saved")
+    consistent.add_argument("--jwks", metavar="FILE", help="the gateway's /.well-known/jwks.json")
+    consistent.set_defaults(run=cmd_receipts_consistency)
 
     partners = commands.add_parser("agencies", help="partner agencies and the public keys they sign assertions with")
     agency_commands = partners.add_subparsers(dest="agencies_command", required=True)

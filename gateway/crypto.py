@@ -5,6 +5,9 @@ bound to ES256; every decode names `algorithms=["ES256"]`; the header's `alg` mu
 `kid` a key we hold before any verification is attempted; `none` and HMAC can therefore never be
 selected by a token. Tokens are size-capped, and `iss`, `aud`, `exp`, `nbf`, `iat`, `sub`, `jti` are
 all required and checked.
+
+The same key ring signs receipts and log checkpoints (`sign_compact`); `PublicKeys` verifies them from
+a published JWKS alone, so a receipt can be checked on a machine that has never seen the gateway.
 """
 
 import base64
@@ -22,9 +25,9 @@ from typing import Any, Final
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from jose import jwk, jwt
+from jose import jwk, jws, jwt
 from jose.backends.base import Key
-from jose.exceptions import ExpiredSignatureError, JWKError, JWTClaimsError, JWTError
+from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError, JWTClaimsError, JWTError
 
 from db.errors import BadInput, DomainError
 
@@ -32,6 +35,9 @@ ALGORITHM: Final = "ES256"
 _REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "exp", "nbf", "iat", "jti")
 _CLOCK_SKEW_SECONDS: Final = 10
 _MANIFEST: Final = "keyring.json"
+# How often a running gateway looks at the manifest for a rotation made by `ccvc keys rotate`.
+_REFRESH_SECONDS: Final = 1.0
+DEVELOPMENT: Final = "development"  # origin of a key the gateway made itself because none existed
 
 
 class InvalidToken(DomainError):
@@ -44,6 +50,13 @@ class KeyConfigurationError(Exception):
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _canonical_b64url(part: str) -> bool:
+    try:
+        return _b64url(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) == part
+    except ValueError:
+        return False
 
 
 def _public_jwk(public: ec.EllipticCurvePublicKey) -> dict[str, str]:
@@ -70,12 +83,19 @@ class SigningKey:
     public_jwk: dict[str, str]
     _private: Key | None
     _public: Key
+    retired: str | None = None  # ISO time the key stopped signing
+    origin: str = "operator"  # operator | development
 
     def jwk(self) -> dict[str, str]:
-        return {**self.public_jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig", "status": self.status}
+        published = {**self.public_jwk, "kid": self.kid, "alg": ALGORITHM, "use": "sig", "status": self.status}
+        return published | ({"retired": self.retired} if self.retired else {})
+
+    def retired_before(self, moment: float) -> bool:
+        return self.retired is not None and datetime.fromisoformat(self.retired).timestamp() < moment
 
 
-def _load_key(pem: bytes, kid_expected: str, status: str, created: str) -> SigningKey:
+def _load_key(pem: bytes, entry: Mapping[str, Any]) -> SigningKey:
+    kid_expected = entry["kid"]
     private = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
         raise KeyConfigurationError(f"Key '{kid_expected}' is not a P-256 EC key")
@@ -88,8 +108,10 @@ def _load_key(pem: bytes, kid_expected: str, status: str, created: str) -> Signi
     )
     return SigningKey(
         kid=kid,
-        status=status,
-        created=created,
+        status=entry["status"],
+        created=entry["created"],
+        retired=entry.get("retired"),
+        origin=entry.get("origin", "operator"),
         public_jwk=public_jwk,
         _private=jwk.construct(pem.decode(), algorithm=ALGORITHM),
         _public=jwk.construct(public_pem.decode(), algorithm=ALGORITHM),
@@ -97,31 +119,49 @@ def _load_key(pem: bytes, kid_expected: str, status: str, created: str) -> Signi
 
 
 class KeyRing:
-    """Every key the gateway holds: one active key signs, every key still listed verifies."""
+    """Every key the gateway holds: one active key signs, every key still listed verifies receipts.
+    Access tokens verify under the active key, or a retired one for one token lifetime after its
+    rotation (tokens it signed just before are still in flight)."""
 
-    def __init__(self, keys: list[SigningKey], *, max_token_bytes: int = 4096) -> None:
+    def __init__(self, keys: list[SigningKey], *, max_token_bytes: int = 4096, keys_dir: Path | None = None) -> None:
+        self.max_token_bytes = max_token_bytes
+        self.keys_dir = keys_dir
+        self._install(keys)
+        self._checked = time.monotonic()
+        self._mtime = _manifest_mtime(keys_dir)
+
+    def _install(self, keys: list[SigningKey]) -> None:
         active = [k for k in keys if k.status == "active"]
         if len(active) != 1:
             raise KeyConfigurationError(f"Expected exactly one active key, found {len(active)}")
-        self.active = active[0]
-        self.by_kid = {k.kid: k for k in keys}
-        self.max_token_bytes = max_token_bytes
+        # Replaced together, never mutated: a request reading them mid-refresh sees one ring or the other.
+        self.active, self.by_kid = active[0], {k.kid: k for k in keys}
 
     @classmethod
     def load(cls, keys_dir: Path, *, create: bool, max_token_bytes: int = 4096) -> "KeyRing":
-        manifest = keys_dir / _MANIFEST
-        if not manifest.exists():
+        if not (keys_dir / _MANIFEST).exists():
             if not create:
                 raise KeyConfigurationError(f"No signing keys in '{keys_dir}': run `ccvc keys generate` first")
-            generate_key(keys_dir)
-        entries = json.loads(manifest.read_text())["keys"]
-        keys = []
-        for entry in entries:
-            path = keys_dir / f"{entry['kid']}.pem"
-            if path.stat().st_mode & 0o077:
-                raise KeyConfigurationError(f"'{path}' is readable by others: chmod 600 it")
-            keys.append(_load_key(path.read_bytes(), entry["kid"], entry["status"], entry["created"]))
-        return cls(keys, max_token_bytes=max_token_bytes)
+            generate_key(keys_dir, origin=DEVELOPMENT)
+        return cls(_read_keys(keys_dir), max_token_bytes=max_token_bytes, keys_dir=keys_dir)
+
+    def refresh(self) -> None:
+        """Pick up a rotation made by `ccvc keys rotate` (another process): at most one stat a second."""
+        now = time.monotonic()
+        if self.keys_dir is None or now - self._checked < _REFRESH_SECONDS:
+            return
+        self._checked = now
+        mtime = _manifest_mtime(self.keys_dir)
+        if mtime != self._mtime:
+            self._install(_read_keys(self.keys_dir))
+            self._mtime = mtime
+
+    def refuse_development_keys(self) -> None:
+        if self.active.origin == DEVELOPMENT:
+            raise KeyConfigurationError(
+                f"The active signing key {self.active.kid} was generated automatically for development; "
+                "production needs an operator's key: `ccvc keys rotate` (or `ccvc keys generate` in an empty directory)"
+            )
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [k.jwk() for k in self.by_kid.values()]}
@@ -142,12 +182,53 @@ class KeyRing:
         }
         return jwt.encode(claims, self.active._private, algorithm=ALGORITHM, headers={"kid": self.active.kid})
 
-    def verify_token(self, token: str, *, issuer: str, audience: str) -> dict[str, Any]:
+    def verify_token(self, token: str, *, issuer: str, audience: str, ttl_seconds: int = 900) -> dict[str, Any]:
         kid = _header_kid(token, "Token", self.max_token_bytes)
         key = self.by_kid.get(kid) if kid is not None else None
         if key is None:
             raise InvalidToken("Token is signed by an unknown key")
+        if key.retired_before(time.time() - ttl_seconds - _CLOCK_SKEW_SECONDS):
+            raise InvalidToken("Token is signed by a retired key")
         return _decode(token, key._public, "Token", audience=audience, issuer=issuer, required=_REQUIRED_CLAIMS)
+
+    def sign_compact(self, payload: bytes, *, typ: str) -> str:
+        """A JWS (compact, ES256, header `kid` and `typ`) over exactly these payload bytes."""
+        headers = {"kid": self.active.kid, "typ": typ}
+        return str(jws.sign(payload, self.active._private, headers=headers, algorithm=ALGORITHM))
+
+    def public_keys(self) -> "PublicKeys":
+        return PublicKeys.from_jwks(self.jwks())
+
+
+def _manifest_mtime(keys_dir: Path | None) -> int | None:
+    if keys_dir is None:
+        return None
+    try:
+        return (keys_dir / _MANIFEST).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _read_keys(keys_dir: Path) -> list[SigningKey]:
+    keys = []
+    for entry in _read_manifest(keys_dir):
+        path = keys_dir / f"{entry['kid']}.pem"
+        if path.stat().st_mode & 0o077:
+            raise KeyConfigurationError(f"'{path}' is readable by others: chmod 600 it")
+        keys.append(_load_key(path.read_bytes(), entry))
+    return keys
+
+
+def _read_manifest(keys_dir: Path) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads((keys_dir / _MANIFEST).read_text())["keys"]
+    return entries
+
+
+def _write_manifest(keys_dir: Path, entries: list[dict[str, Any]]) -> None:
+    # Written beside and renamed over: a gateway reading the manifest sees the old one or the new one.
+    temporary = keys_dir / f".{_MANIFEST}.{os.getpid()}"
+    temporary.write_text(json.dumps({"keys": entries}, indent=2) + "\n")
+    os.replace(temporary, keys_dir / _MANIFEST)
 
 
 def _header_kid(token: str, what: str, max_token_bytes: int) -> str | None:
@@ -193,23 +274,91 @@ def _decode(
     return claims
 
 
-def generate_key(keys_dir: Path, *, status: str = "active") -> str:
-    """Create a P-256 key, store it 0600 beside the manifest, and return its kid."""
+def _new_key_file(keys_dir: Path) -> str:
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     private = ec.generate_private_key(ec.SECP256R1())
     kid = thumbprint(_public_jwk(private.public_key()))
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path = keys_dir / f"{kid}.pem"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(keys_dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    manifest = keys_dir / _MANIFEST
-    entries = json.loads(manifest.read_text())["keys"] if manifest.exists() else []
-    entries.append({"kid": kid, "status": status, "created": datetime.now(UTC).isoformat()})
-    manifest.write_text(json.dumps({"keys": entries}, indent=2) + "\n")
     return kid
+
+
+def generate_key(keys_dir: Path, *, origin: str = "operator") -> str:
+    """Create the first P-256 key, stored 0600 beside the manifest, and return its kid."""
+    if (keys_dir / _MANIFEST).exists():
+        raise KeyConfigurationError(f"'{keys_dir}' already holds a key ring: rotate it with `ccvc keys rotate`")
+    kid = _new_key_file(keys_dir)
+    created = datetime.now(UTC).isoformat()
+    _write_manifest(keys_dir, [{"kid": kid, "status": "active", "created": created, "origin": origin}])
+    return kid
+
+
+def rotate_key(keys_dir: Path) -> tuple[str, str]:
+    """Make a new active key and retire the current one, which stays listed (and published) so that
+    everything it signed keeps verifying. Returns (new kid, retired kid)."""
+    entries = _read_manifest(keys_dir)
+    current = [e for e in entries if e["status"] == "active"]
+    if len(current) != 1:
+        raise KeyConfigurationError(f"Expected exactly one active key in '{keys_dir}', found {len(current)}")
+    kid = _new_key_file(keys_dir)
+    now = datetime.now(UTC).isoformat()
+    current[0].update(status="retired", retired=now)
+    entries.append({"kid": kid, "status": "active", "created": now, "origin": "operator"})
+    _write_manifest(keys_dir, entries)
+    return kid, str(current[0]["kid"])
+
+
+class InvalidSignature(DomainError):
+    code = "INVALID_RECEIPT"
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeys:
+    """Verification keys from a JWKS (the gateway's `/.well-known/jwks.json`): EC P-256 only, each bound
+    to ES256 when constructed, so nothing in a JWS header can choose another algorithm."""
+
+    by_kid: dict[str, tuple[Key, str]]  # kid -> (key, status)
+
+    @classmethod
+    def from_jwks(cls, document: Mapping[str, Any]) -> "PublicKeys":
+        keys: dict[str, tuple[Key, str]] = {}
+        for entry in document.get("keys", ()) if isinstance(document, Mapping) else ():
+            if not isinstance(entry, Mapping) or entry.get("kty") != "EC" or entry.get("crv") != "P-256":
+                continue  # never an HMAC secret, never another curve
+            public = {k: entry[k] for k in ("kty", "crv", "x", "y") if isinstance(entry.get(k), str)}
+            try:
+                key = jwk.construct(public, algorithm=ALGORITHM)
+            except (JWKError, KeyError, ValueError):
+                continue
+            keys[str(entry.get("kid") or thumbprint(public))] = (key, str(entry.get("status", "active")))
+        return cls(by_kid=keys)
+
+    def verify_compact(self, token: str, *, typ: str, max_bytes: int = 65_536) -> tuple[str, bytes]:
+        """(kid, payload bytes) of a JWS whose header is ES256 with a known `kid` and this `typ`."""
+        try:
+            kid = _header_kid(token, "Signature", max_bytes)
+        except InvalidToken as error:
+            raise InvalidSignature(error.message) from None
+        if not all(_canonical_b64url(part) for part in token.split(".")):
+            # base64 ignores a final character's spare bits: without this, several spellings of one
+            # JWS would all verify, and "flip any character and it fails" would not hold.
+            raise InvalidSignature("The JWS is not in canonical base64url")
+        if kid is None or kid not in self.by_kid:
+            raise InvalidSignature("The signature names a key that is not in the key set (`kid`)")
+        if jwt.get_unverified_header(token).get("typ") != typ:
+            raise InvalidSignature(f"The signed object is not a {typ}")
+        try:
+            payload = jws.verify(token, self.by_kid[kid][0], algorithms=[ALGORITHM])
+        except JOSEError:
+            raise InvalidSignature("The signature does not verify") from None
+        return kid, bytes(payload)
+
+    def status(self, kid: str) -> str:
+        return self.by_kid[kid][1]
 
 
 # Partner agencies authenticate with client assertions (RFC 7523 `private_key_jwt`): a JWT the agency

@@ -20,10 +20,17 @@ from strawberry.types import ExecutionResult
 
 from db.errors import DomainError
 from gateway.auth import Authenticator
+from gateway.canonical import canonical_sha256
+from gateway.receipt_log import ReceiptUnavailable
+from gateway.receipts import Receipts
 from policies.written import Scopes
 from resolvers.context import RequestContext
+from resolvers.receipts import draft_for
 
 log = logging.getLogger("ccvc.graphql")
+
+# Any caller may ask for a receipt on a response; partner agencies always get one.
+RECEIPT_HEADER = "x-ccvc-receipt"
 
 
 def error_body(message: str, code: str) -> bytes:
@@ -68,6 +75,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         authenticator: Authenticator,
         scopes: Scopes,
         engine: AsyncEngine,
+        receipts: Receipts,
         max_body_bytes: int,
         graphiql: bool,
     ) -> None:
@@ -75,6 +83,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.authenticator = authenticator
         self.scopes = scopes
         self.engine = engine
+        self.receipts = receipts
         self.max_body_bytes = max_body_bytes
 
     def encode_json(self, data: object) -> bytes:
@@ -86,7 +95,25 @@ class GraphQLView(GraphQL[RequestContext, None]):
             response["errors"] = [_format(error) for error in result.errors]  # type: ignore[typeddict-item]
         if result.extensions:
             response["extensions"] = result.extensions
+        context: RequestContext | None = getattr(request.state, "ccvc_context", None)
+        if context is not None and result.data is not None and _wants_receipt(request, context):
+            receipt = await self._receipt(context, result.data)
+            response["extensions"] = {**response.get("extensions", {}), **receipt}
         return response
+
+    async def _receipt(self, context: RequestContext, data: dict[str, Any]) -> dict[str, str]:
+        if context.operation is None:  # data without an executed operation: cannot happen, never unsigned
+            raise ReceiptUnavailable("The request's operation was not recorded; no receipt can be made")
+        draft = draft_for(
+            context.principal,
+            context.scope,
+            context.exposed,
+            context.operation,
+            kind="response",
+            data_sha256=canonical_sha256(data),
+        )
+        issued = await self.receipts.issue(draft)
+        return {"receipt": issued.receipt, "receiptId": issued.rid}
 
     async def endpoint(self, request: Request) -> Response:
         if request.method == "GET" and "query" not in request.query_params and self.graphql_ide:
@@ -101,13 +128,23 @@ class GraphQLView(GraphQL[RequestContext, None]):
             scope = await self.scopes.for_principal(principal)
         except DomainError as error:
             return json_error(403, error.message, error.code)
-        context = RequestContext(principal=principal, engine=self.engine, scope=scope, scopes=self.scopes)
+        context = RequestContext(
+            principal=principal, engine=self.engine, scope=scope, scopes=self.scopes, receipts=self.receipts
+        )
+        request.state.ccvc_context = context  # for process_result, which strawberry gives only the request
         try:
             return await self.run(request, context=context)
+        except ReceiptUnavailable as error:
+            return json_error(503, error.message, error.code)
         except HTTPException as error:
             return json_error(error.status_code, error.reason, "BAD_REQUEST")
         except UnicodeDecodeError:
             return json_error(400, "Request body is not valid UTF-8", "BAD_REQUEST")
+
+
+def _wants_receipt(request: Request, context: RequestContext) -> bool:
+    asked = request.headers.get(RECEIPT_HEADER, "").strip().lower() in ("1", "true", "yes")
+    return asked or context.principal.kind == "agency"
 
 
 async def read_capped_body(request: Request, limit: int) -> bytes | None:

@@ -66,7 +66,7 @@ def _require_readable(ctx: RequestContext, field: str, what: str) -> None:
         raise ForbiddenField(f"{what} needs `{name}` readable on every official in your scope")
 
 
-def _check_filter(
+def check_filter(
     ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, fixed: dict[str, Any]
 ) -> None:
     used = [name for name in fixed if name in _FILTER_FIELDS]
@@ -90,12 +90,16 @@ def _ordering(ctx: RequestContext, order_by: OfficialOrderArgs | None) -> Orderi
 async def resolve_me(ctx: RequestContext) -> Row[Any] | None:
     if ctx.principal.official_id is None:
         return None  # staff and partner accounts have no record of their own
-    return await ctx.loaders.official_by_id.load(ctx.principal.official_id)
+    row = await ctx.loaders.official_by_id.load(ctx.principal.official_id)
+    ctx.exposed.add(row)
+    return row
 
 
 async def resolve_official(ctx: RequestContext, official_id: str) -> Row[Any] | None:
     # Outside the scope is the same as absent: null, not "forbidden", so existence does not leak.
-    return await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
+    row = await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
+    ctx.exposed.add(row)
+    return row
 
 
 def _values(items: list[Enum] | None) -> list[str]:
@@ -113,7 +117,7 @@ async def _unit_bounds(ctx: RequestContext, unit_ref: str | None, include_subuni
     return {"unit_path": unit.path, "within": within} if include_subunits else {"unit_id": unit.id, "within": within}
 
 
-async def _to_filter(
+async def to_filter(
     ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, **fixed: Any
 ) -> OfficialFilter:
     if unit is not None and args is not None and args.unit is not None:
@@ -158,17 +162,18 @@ async def resolve_officials(
     """A keyset page of officials. `fixed` pins the filter to a unit or position (Unit.officials,
     Position.holders) on top of whatever the caller filters by."""
     limit = check_first(first)
-    _check_filter(ctx, filter, unit, fixed)
+    check_filter(ctx, filter, unit, fixed)
     ordering = _ordering(ctx, order_by)
     field = ordering.field
     order_key = f"{field}:{'desc' if ordering.descending else 'asc'}"
     position = decode_cursor(after, order_key) if after else None
-    query = await _to_filter(ctx, filter, unit, **fixed)
+    query = await to_filter(ctx, filter, unit, **fixed)
     async with ctx.connect() as conn:
         rows = await officials.list_(
             conn, scope=ctx.scope, filter=query, ordering=ordering, limit=limit + 1, after=position
         )
     page = rows[:limit]
+    ctx.exposed.add_all(page)
 
     async def count() -> int:
         async with ctx.connect() as conn:

@@ -10,10 +10,12 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 
 from policies.authorizer import Authorizer
 from schema.codes import CodeQueries
+from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
 from schema.officials import OfficialQueries
 from schema.policy import apply_field_policy
 from schema.positions import PositionQueries
+from schema.receipts import ReceiptQueries, RecordOperation
 from schema.units import UnitQueries
 
 # Cached documents: enough for every query a partner system sends, bounded against floods.
@@ -28,12 +30,12 @@ class _Schema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQueries):
+class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQueries, ReceiptQueries):
     pass
 
 
 @strawberry.type
-class Mutation(GrantMutations):
+class Mutation(GrantMutations, ExportMutations):
     pass
 
 
@@ -53,6 +55,7 @@ def build_schema(*, authorizer: Authorizer, max_depth: int, max_aliases: int, ma
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+            RecordOperation,
         ],
     )
     # Deny by default: the build fails unless the policy decides every field of every type.

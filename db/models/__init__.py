@@ -19,6 +19,7 @@ from db.models.accounts import Account, Agency, AgencyKey, UsedAssertion  # noqa
 from db.models.grants import AccessGrant, Agreement  # noqa: E402
 from db.models.officials import Official  # noqa: E402
 from db.models.positions import Position  # noqa: E402
+from db.models.receipts import ExportFile, LogHead, MerkleNode, ReceiptEntry  # noqa: E402
 from db.models.records import (  # noqa: E402
     Discipline,
     Evaluation,
@@ -29,6 +30,7 @@ from db.models.records import (  # noqa: E402
     WorkHistory,
 )
 from db.models.units import Unit  # noqa: E402
+from db.models.versions import DataVersion  # noqa: E402
 
 metadata = SQLModel.metadata
 
@@ -45,11 +47,16 @@ __all__ = [
     "Agency",
     "AgencyKey",
     "Agreement",
+    "DataVersion",
     "Discipline",
     "Evaluation",
+    "ExportFile",
     "FamilyMember",
+    "LogHead",
+    "MerkleNode",
     "Official",
     "Position",
+    "ReceiptEntry",
     "Reward",
     "SalaryHistory",
     "Training",

@@ -174,7 +174,8 @@ def test_a_registered_agency_gets_a_token_that_works_at_graphql(api: Api, settin
         "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {body['access_token']}"}
     )
     assert me.status_code == 200, me.text
-    assert me.json() == {"data": {"me": None}}
+    assert me.json()["data"] == {"me": None}
+    assert me.json()["extensions"]["receipt"].count(".") == 2  # a partner's response always has a receipt
 
 
 def test_without_client_id_the_assertions_sub_names_the_client(api: Api, bhxh: Partner) -> None:

@@ -1,0 +1,133 @@
+"""`ccvc receipts verify` and `ccvc receipts verify-consistency`: everything a holder of a receipt needs,
+from files alone (no network, no database)."""
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from db.errors import DomainError
+from gateway.config import Settings
+from gateway.crypto import KeyRing, PublicKeys
+from gateway.receipts import verify_consistency_proof, verify_inclusion_proof, verify_receipt
+
+
+def _read_text(argument: str, what: str) -> str:
+    path = Path(argument)
+    if path.is_file():
+        return path.read_text().strip()
+    if argument.startswith("ey") and argument.count(".") == 2:
+        return argument  # the JWS itself on the command line
+    raise DomainError(f"{what}: no file '{argument}'")
+
+
+def _read_json(path: str | None, what: str) -> Any:
+    if path is None:
+        return None
+    try:
+        return orjson.loads(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise DomainError(f"{what}: no file '{path}'") from None
+    except orjson.JSONDecodeError:
+        raise DomainError(f"{what}: '{path}' is not JSON") from None
+
+
+def _receipt_argument(argument: str) -> str:
+    """A JWS, or a file holding one, or a file holding a GraphQL response with `extensions.receipt`."""
+    text = _read_text(argument, "--receipt")
+    if text.startswith("{"):
+        document = orjson.loads(text)
+        receipt = (document.get("extensions") or {}).get("receipt") or document.get("receipt")
+        if not isinstance(receipt, str):
+            raise DomainError("--receipt: the JSON holds no `extensions.receipt` or `receipt`")
+        return receipt
+    return text
+
+
+def _data_argument(path: str | None, kind: str | None) -> Any:
+    """The data a receipt covers: an export file's bytes; or a response's `data` member, from a file
+    holding the whole response (`{"data": ..., "extensions": ...}`) or the data alone."""
+    if path is None:
+        return None
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DomainError(f"--data: no file '{path}'") from None
+    if kind == "export":
+        return raw
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw  # not JSON: it cannot match, and the report will say so
+    if isinstance(document, dict) and "data" in document and set(document) <= {"data", "errors", "extensions"}:
+        return document["data"]
+    return document
+
+
+def _public_keys(settings: Settings, jwks_path: str | None) -> PublicKeys:
+    if jwks_path is not None:
+        return PublicKeys.from_jwks(_read_json(jwks_path, "--jwks"))
+    if (settings.keys_dir / "keyring.json").exists():
+        return KeyRing.load(settings.keys_dir, create=False).public_keys()
+    raise DomainError("Give --jwks FILE (the gateway's /.well-known/jwks.json)")
+
+
+def cmd_receipts_verify(settings: Settings, args: argparse.Namespace) -> int:
+    keys = _public_keys(settings, args.jwks)
+    receipt = _receipt_argument(args.receipt)
+    check = verify_receipt(receipt, keys)
+    kind = check.payload.get("kind") if check.payload else None
+    data = _data_argument(args.data, kind)
+    if data is not None and check.payload is not None:
+        check = verify_receipt(receipt, keys, data=data)
+    problems = list(check.problems)
+    proof, trusted = _read_json(args.proof, "--proof"), _read_json(args.checkpoint, "--checkpoint")
+    if proof is not None:
+        problems += verify_inclusion_proof(receipt, proof, keys, trusted=trusted)
+    elif trusted is not None:
+        problems.append("--checkpoint needs --proof (the receipt's inclusion proof at that tree size)")
+    report = {
+        "valid": not problems,
+        "problems": problems,
+        "checked": {
+            "signature": check.signature_valid,
+            "data": check.data_matches,
+            "inclusion": None if proof is None else not any("proof" in p or "checkpoint" in p for p in problems),
+        },
+        "kid": check.kid,
+        "key_status": check.key_status,
+        "receipt": check.payload,
+    }
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        _print_report(report)
+    return 0 if not problems else 1
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    payload = report["receipt"] or {}
+    if payload:
+        print(f"Receipt {payload.get('rid')} (log index {payload.get('log_index')}), issued {payload.get('iat')}")
+        print(
+            f"  to {payload.get('sub')} (agency {payload.get('agency')}), basis {', '.join(payload.get('basis', []))}"
+        )
+        print(f"  {payload.get('officials', {}).get('count')} officials, policy {payload.get('policy_version')}")
+        print(f"  signed by key {report['kid']} ({report['key_status']})")
+    for name, outcome in report["checked"].items():
+        print(f"  {name:<10} {'not checked' if outcome is None else 'ok' if outcome else 'FAILED'}")
+    for problem in report["problems"]:
+        print(f"  problem: {problem}")
+    print("VALID" if report["valid"] else "NOT VALID")
+
+
+def cmd_receipts_consistency(settings: Settings, args: argparse.Namespace) -> int:
+    keys = _public_keys(settings, args.jwks)
+    proof = _read_json(args.proof, "--proof")
+    problems = verify_consistency_proof(_read_json(args.old, "--old"), _read_json(args.new, "--new"), proof, keys)
+    for problem in problems:
+        print(f"problem: {problem}")
+    print("CONSISTENT: the newer log extends the older one" if not problems else "NOT CONSISTENT")
+    return 0 if not problems else 1

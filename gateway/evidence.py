@@ -1,0 +1,94 @@
+"""HTTP endpoints for the evidence: the receipt log (tree heads, inclusion and consistency proofs, open
+to anyone: they reveal hashes only) and exported files (their requester only, until they expire)."""
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from db.errors import BadInput, DomainError, NotFound
+from db.queries import exports
+from gateway.auth import Authenticator
+from gateway.graphql import json_error
+from gateway.receipt_log import ReceiptLog
+from resolvers.exports import FORMATS
+
+Handler = Callable[[Request], Awaitable[Response]]
+_STATUS = {"BAD_USER_INPUT": 400, "NOT_FOUND": 404, "UNAUTHENTICATED": 401, "RECEIPT_UNAVAILABLE": 503}
+
+
+def _json(value: object) -> Response:
+    return Response(orjson.dumps(value), media_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _size(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise BadInput(f"`{name}` must be a non-negative integer")
+    return int(raw)
+
+
+def _answering(handler: Handler) -> Handler:
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except DomainError as error:
+            return json_error(_STATUS.get(error.code, 400), error.message, error.code)
+
+    return guarded
+
+
+def log_routes(log: ReceiptLog) -> list[Route]:
+    async def checkpoint(request: Request) -> Response:
+        return _json(await log.checkpoint(_size(request, "tree_size")))
+
+    async def proof(request: Request) -> Response:
+        rid = request.path_params["rid"]
+        if not (0 < len(rid) <= 32 and rid.isalnum()):
+            raise NotFound(f"No receipt '{rid[:40]}' in the log")
+        return _json(await log.inclusion(rid, _size(request, "tree_size")))
+
+    async def consistency(request: Request) -> Response:
+        old, new = _size(request, "from"), _size(request, "to")
+        if old is None or new is None:
+            raise BadInput("Give both `from` and `to` (tree sizes)")
+        return _json(await log.consistency(old, new))
+
+    return [
+        Route("/log/checkpoint", _answering(checkpoint), methods=["GET"]),
+        Route("/log/consistency", _answering(consistency), methods=["GET"]),
+        Route("/receipts/{rid}/proof", _answering(proof), methods=["GET"]),
+    ]
+
+
+def export_routes(authenticator: Authenticator, engine: AsyncEngine) -> list[Route]:
+    async def download(request: Request) -> Response:
+        principal = await authenticator.from_authorization(request.headers.get("authorization"))
+        export_id = request.path_params["export_id"]
+        row = None
+        if len(export_id) == 32 and export_id.isalnum():
+            async with engine.connect() as conn:
+                row = await exports.get_for_account(
+                    conn, export_id=export_id, account_id=principal.account_id, now=datetime.now(UTC)
+                )
+        if row is None:
+            raise NotFound("No such export for you, or it has expired")
+        return Response(
+            bytes(row.content),
+            media_type=FORMATS[row.format],
+            headers={
+                "Content-Disposition": f'attachment; filename="officials-{row.id}.{row.format}"',
+                "Cache-Control": "no-store",
+                "X-CCVC-Receipt-Id": row.rid,
+                "X-CCVC-Receipt": row.receipt,
+                "X-CCVC-SHA256": row.sha256,
+            },
+        )
+
+    return [Route("/exports/{export_id}", _answering(download), methods=["GET"])]

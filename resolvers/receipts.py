@@ -1,0 +1,119 @@
+"""What a receipt records about a request, gathered while it runs; and the receipt service the gateway
+plugs into the context (signing and the log live in the gateway, the only layer holding keys)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Row
+
+from db.errors import BadInput
+from db.scoping import Scope
+from policies.principal import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """The GraphQL request as received: the exact query text, its variables and operation."""
+
+    query: str
+    variables: dict[str, Any] | None
+    name: str | None
+    type: str  # query | mutation
+
+
+@dataclass(slots=True)
+class Exposure:
+    """The officials whose data a response carries, and which of the scope's grants let it out (the OR
+    of the rows' grant masks): what the receipt counts and cites as its legal basis."""
+
+    ids: set[int] = field(default_factory=set)
+    mask: int = 0
+
+    def add(self, row: Row[Any] | None) -> None:
+        if row is not None:
+            self.ids.add(row.id)
+            self.mask |= row.grants
+
+    def add_all(self, rows: Iterable[Row[Any] | None]) -> None:
+        for row in rows:
+            self.add(row)
+
+    def basis(self, scope: Scope) -> tuple[str, ...]:
+        """Every basis of the grants that matched an exposed row (a merged grant cites several)."""
+        cited = {b for bit, g in enumerate(scope.grants) if self.mask >> bit & 1 for b in g.basis.split()}
+        return tuple(sorted(cited))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptDraft:
+    """A receipt before the gateway numbers, dates and signs it."""
+
+    kind: str  # response | export
+    principal: Principal
+    basis: tuple[str, ...]
+    operation: Operation
+    data_sha256: str  # of the canonical JSON of `data`, or of the exported file's bytes
+    official_ids: tuple[int, ...]
+    export: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedReceipt:
+    rid: str
+    receipt: str  # JWS compact
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCheck:
+    """The outcome of verifying a receipt; `valid` only when every check that could run passed."""
+
+    valid: bool
+    problems: tuple[str, ...]
+    signature_valid: bool
+    kid: str | None = None
+    key_status: str | None = None
+    payload: dict[str, Any] | None = None
+    data_matches: bool | None = None  # None: no data given
+    logged: bool | None = None  # None: not checked (offline)
+
+
+class ReceiptService(Protocol):
+    async def issue(self, draft: ReceiptDraft) -> IssuedReceipt: ...
+
+    async def verify(self, receipt: str, data: Any | None, *, data_is_file: bool = False) -> ReceiptCheck: ...
+
+
+def draft_for(
+    ctx_principal: Principal,
+    scope: Scope,
+    exposure: Exposure,
+    operation: Operation,
+    *,
+    kind: str,
+    data_sha256: str,
+    export: dict[str, Any] | None = None,
+) -> ReceiptDraft:
+    return ReceiptDraft(
+        kind=kind,
+        principal=ctx_principal,
+        basis=exposure.basis(scope),
+        operation=operation,
+        data_sha256=data_sha256,
+        official_ids=tuple(sorted(exposure.ids)),
+        export=export,
+    )
+
+
+MAX_RECEIPT_CHARS = 16_384
+
+
+async def resolve_verify_receipt(ctx: Any, receipt: str, data: Any | None) -> ReceiptCheck:
+    """Verify a receipt here: the signature against the gateway's keys (retired ones too), the data
+    when given, and that the log holds this exact receipt."""
+    if len(receipt) > MAX_RECEIPT_CHARS:
+        raise BadInput(f"A receipt is at most {MAX_RECEIPT_CHARS} characters")
+    if ctx.receipts is None:
+        raise BadInput("Receipts are not available here")
+    return await ctx.receipts.verify(receipt, data)
