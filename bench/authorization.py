@@ -55,10 +55,14 @@ async def _run(url: str, users: list[str], rounds: int) -> None:
     engine = create_engine(url, pool_size=4)
     authorizer = Authorizer()
     variants = {
-        "policy": (build_schema(authorizer=authorizer, max_depth=12, max_aliases=30, max_tokens=5000),
-                   Scopes(authorizer, engine, ttl_seconds=60)),
-        "off": (build_schema(authorizer=_NoFieldChecks(), max_depth=12, max_aliases=30, max_tokens=5000),
-                _SeeAll(authorizer, engine, ttl_seconds=60)),
+        "policy": (
+            build_schema(authorizer=authorizer, max_depth=12, max_aliases=30, max_tokens=5000),
+            Scopes(authorizer, engine, ttl_seconds=60),
+        ),
+        "off": (
+            build_schema(authorizer=_NoFieldChecks(), max_depth=12, max_aliases=30, max_tokens=5000),
+            _SeeAll(authorizer, engine, ttl_seconds=60),
+        ),
     }
     async with engine.connect() as conn:
         unit = (await conn.exec_driver_sql("SELECT id FROM unit WHERE code = 'BNV.VP'")).scalar_one()

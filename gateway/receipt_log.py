@@ -84,13 +84,13 @@ class ReceiptLog:
     async def _write(self, batch: list[_Pending]) -> list[IssuedReceipt]:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            first = await receipts.reserve(conn, count=len(batch))
-            version = await receipts.data_version(conn)
+            reserved = await receipts.reserve(conn, count=len(batch))
+            first = int(reserved.first)
             issued, rows = [], []
             for offset, item in enumerate(batch):
                 payload = item.payload | {
                     "log_index": first + offset,
-                    "data_version": {"period": version.period, "version": version.version},
+                    "data_version": {"period": reserved.period, "version": reserved.version},
                 }
                 token = self.keys.sign_compact(canonical_json(payload), typ=RECEIPT_TYP)
                 issued.append(IssuedReceipt(rid=payload["rid"], receipt=token, log_index=first + offset))

@@ -18,16 +18,24 @@ VERSION = table_of(DataVersion)
 Node = tuple[int, int]
 
 
-async def reserve(conn: AsyncConnection, *, count: int) -> int:
-    """Take the next `count` leaf indices and return the first. The UPDATE locks the head row until
-    the caller's transaction ends, so appends from every process queue here and indices stay dense;
-    it is the transaction's first statement, so SQLite takes its write lock at once (no upgrade)."""
-    stmt = update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size + count).returning(HEAD.c.size)
-    return int((await conn.execute(stmt)).scalar_one()) - count
-
-
-async def data_version(conn: AsyncConnection) -> Row[Any]:
-    return (await conn.execute(select(VERSION.c.period, VERSION.c.version).where(VERSION.c.id == 1))).one()
+async def reserve(conn: AsyncConnection, *, count: int) -> Row[Any]:
+    """Take the next `count` leaf indices: (first index, data period, data version). The UPDATE locks
+    the head row until the caller's transaction ends, so appends from every process queue here and
+    indices stay dense; being the transaction's first statement, it also makes SQLite take its write
+    lock at once (no lock upgrade to fail). The data version is read under the same lock, so no
+    approval can slip between it and the receipt that cites it."""
+    version = VERSION.c
+    stmt = (
+        update(HEAD)
+        .where(HEAD.c.id == 1)
+        .values(size=HEAD.c.size + count)
+        .returning(
+            (HEAD.c.size - count).label("first"),
+            select(version.period).where(version.id == 1).scalar_subquery().label("period"),
+            select(version.version).where(version.id == 1).scalar_subquery().label("version"),
+        )
+    )
+    return (await conn.execute(stmt)).one()
 
 
 async def insert_entries(conn: AsyncConnection, entries: Sequence[Mapping[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.errors import BadInput
 from db.models import Unit, metadata, table_of
-from db.queries import agreements
+from db.queries import agreements, versions
 from db.seed.people import (
     ACCOUNT_COLUMNS,
     CHILD_COLUMNS,
@@ -87,6 +87,8 @@ async def seed(
                 progress(min(officials, start + CHUNK))
         staff = await _write_staff_and_agencies(conn, writer, structure, password_hash)
         await _write_agreements(conn, structure)
+        # Synthetic data counts as approved for the month before it was generated.
+        await versions.approve(conn, period=_previous_month(REFERENCE_TIME.date()), now=REFERENCE_TIME)
         await writer.finish()
     return SeedReport(len(structure.units), len(structure.positions), officials, officials + staff, children)
 
@@ -181,3 +183,7 @@ async def _write_agreements(conn: AsyncConnection, structure: Structure) -> None
             valid_to=AGREEMENT_PERIOD[1],
             now=REFERENCE_TIME,
         )
+
+
+def _previous_month(day: date) -> str:
+    return f"{day.year - 1}-12" if day.month == 1 else f"{day.year}-{day.month - 1:02d}"
