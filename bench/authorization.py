@@ -48,7 +48,7 @@ class _NoFieldChecks(Authorizer):
 
 class _SeeAll(Scopes):
     async def for_principal(self, principal: Principal) -> Scope:
-        return Scope((Grant(Everyone(), self.authorizer.groups["all"], "bench:unchecked"),))
+        return Scope((Grant(Everyone(), self.authorizer.groups["all"], ("bench:unchecked",)),))
 
 
 async def _run(url: str, users: list[str], rounds: int) -> None:

@@ -59,9 +59,9 @@ Predicate = Everyone | TopUnits | Subtree | Self | Named
 class Grant:
     predicate: Predicate
     fields: frozenset[str]
-    # Where the right comes from (a policy line, an agreement, a written grant's document number):
-    # what a receipt cites as the legal basis.
-    basis: str
+    # Where the right comes from (policy lines, agreements, written grants with their document
+    # numbers; several when lines over the same rows merged): what a receipt cites as legal basis.
+    bases: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,12 @@ def _receipt_argument(argument: str) -> str:
     """A JWS, or a file holding one, or a file holding a GraphQL response with `extensions.receipt`."""
     text = _read_text(argument, "--receipt")
     if text.startswith("{"):
-        document = orjson.loads(text)
-        receipt = (document.get("extensions") or {}).get("receipt") or document.get("receipt")
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise DomainError("--receipt: the file starts like JSON but is not JSON") from None
+        extensions = document.get("extensions") if isinstance(document, dict) else None
+        receipt = (extensions if isinstance(extensions, dict) else {}).get("receipt") or document.get("receipt")
         if not isinstance(receipt, str):
             raise DomainError("--receipt: the JSON holds no `extensions.receipt` or `receipt`")
         return receipt
@@ -84,9 +88,9 @@ def cmd_receipts_verify(settings: Settings, args: argparse.Namespace) -> int:
         check = verify_receipt(receipt, keys, data=data)
     problems = list(check.problems)
     proof, trusted = _read_json(args.proof, "--proof"), _read_json(args.checkpoint, "--checkpoint")
-    if proof is not None:
-        problems += verify_inclusion_proof(receipt, proof, keys, trusted=trusted)
-    elif trusted is not None:
+    inclusion = None if proof is None else verify_inclusion_proof(receipt, proof, keys, trusted=trusted)
+    problems += inclusion or []
+    if proof is None and trusted is not None:
         problems.append("--checkpoint needs --proof (the receipt's inclusion proof at that tree size)")
     report = {
         "valid": not problems,
@@ -94,7 +98,7 @@ def cmd_receipts_verify(settings: Settings, args: argparse.Namespace) -> int:
         "checked": {
             "signature": check.signature_valid,
             "data": check.data_matches,
-            "inclusion": None if proof is None else not any("proof" in p or "checkpoint" in p for p in problems),
+            "inclusion": None if inclusion is None else not inclusion,
         },
         "kid": check.kid,
         "key_status": check.key_status,

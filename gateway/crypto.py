@@ -332,9 +332,12 @@ class PublicKeys:
             public = {k: entry[k] for k in ("kty", "crv", "x", "y") if isinstance(entry.get(k), str)}
             try:
                 key = jwk.construct(public, algorithm=ALGORITHM)
-            except (JWKError, KeyError, ValueError):
+                kid = thumbprint(public)
+            except (JWKError, KeyError, ValueError, TypeError):
                 continue
-            keys[str(entry.get("kid") or thumbprint(public))] = (key, str(entry.get("status", "active")))
+            if entry.get("kid", kid) != kid:
+                continue  # our kids are RFC 7638 thumbprints: a kid naming another key is not ours
+            keys[kid] = (key, str(entry.get("status", "active")))
         return cls(by_kid=keys)
 
     def verify_compact(self, token: str, *, typ: str, max_bytes: int = 65_536) -> tuple[str, bytes]:

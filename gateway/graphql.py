@@ -98,7 +98,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         context: RequestContext | None = getattr(request.state, "ccvc_context", None)
         if context is not None and result.data is not None and _wants_receipt(request, context):
             receipt = await self._receipt(context, result.data)
-            response["extensions"] = {**response.get("extensions", {}), **receipt}
+            response["extensions"] = {**(response.get("extensions") or {}), **receipt}
         return response
 
     async def _receipt(self, context: RequestContext, data: dict[str, Any]) -> dict[str, str]:

@@ -189,6 +189,8 @@ def verify_inclusion_proof(
     payload = _unverified_payload(receipt)
     if payload is None or payload.get("log_index") != index:
         problems.append("The proof is for another leaf than the receipt's `log_index`")
+    if payload is not None and isinstance(checkpoint, Mapping) and checkpoint.get("log_id") != payload.get("iss"):
+        problems.append("The checkpoint is of another log than the receipt's issuer (`log_id` is not `iss`)")
     if not merkle.verify_inclusion(merkle.leaf_hash(receipt.strip().encode()), index, size, path, root[0]):
         problems.append("The inclusion proof does not lead from the receipt to the root")
     if trusted is not None:

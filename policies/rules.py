@@ -135,8 +135,8 @@ def build_scope(principal: Principal, lines: Iterable[PolicyLine], groups: Mappi
         fields_by_predicate.setdefault(row_predicate, set()).update(groups.get(line.fields, {line.fields}))
         if line.basis not in bases.setdefault(row_predicate, []):
             bases[row_predicate].append(line.basis)
-    grants = [Grant(p, frozenset(f), " ".join(bases[p])) for p, f in fields_by_predicate.items()]
-    kept = sorted(_without_redundant(grants), key=lambda g: (g.basis, repr(g.predicate)))
+    grants = [Grant(p, frozenset(f), tuple(bases[p])) for p, f in fields_by_predicate.items()]
+    kept = sorted(_without_redundant(grants), key=lambda g: (g.bases, repr(g.predicate)))
     if len(kept) > MAX_GRANTS:
         raise Forbidden(
             f"This account holds {len(kept)} distinct grants of access, more than the {MAX_GRANTS} one request can "

@@ -66,9 +66,7 @@ def _require_readable(ctx: RequestContext, field: str, what: str) -> None:
         raise ForbiddenField(f"{what} needs `{name}` readable on every official in your scope")
 
 
-def check_filter(
-    ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, fixed: dict[str, Any]
-) -> None:
+def check_filter(ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, fixed: dict[str, Any]) -> None:
     used = [name for name in fixed if name in _FILTER_FIELDS]
     if unit is not None:
         used.append("unit")
@@ -90,14 +88,14 @@ def _ordering(ctx: RequestContext, order_by: OfficialOrderArgs | None) -> Orderi
 async def resolve_me(ctx: RequestContext) -> Row[Any] | None:
     if ctx.principal.official_id is None:
         return None  # staff and partner accounts have no record of their own
-    row = await ctx.loaders.official_by_id.load(ctx.principal.official_id)
+    row: Row[Any] | None = await ctx.loaders.official_by_id.load(ctx.principal.official_id)
     ctx.exposed.add(row)
     return row
 
 
 async def resolve_official(ctx: RequestContext, official_id: str) -> Row[Any] | None:
     # Outside the scope is the same as absent: null, not "forbidden", so existence does not leak.
-    row = await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
+    row: Row[Any] | None = await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
     ctx.exposed.add(row)
     return row
 
@@ -173,7 +171,6 @@ async def resolve_officials(
             conn, scope=ctx.scope, filter=query, ordering=ordering, limit=limit + 1, after=position
         )
     page = rows[:limit]
-    ctx.exposed.add_all(page)
 
     async def count() -> int:
         async with ctx.connect() as conn:

@@ -3,13 +3,16 @@ plugs into the context (signing and the log live in the gateway, the only layer 
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Row
 
 from db.errors import BadInput
 from db.scoping import Scope
 from policies.principal import Principal
+
+if TYPE_CHECKING:
+    from resolvers.context import RequestContext  # which imports this module
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,7 @@ class Exposure:
 
     def basis(self, scope: Scope) -> tuple[str, ...]:
         """Every basis of the grants that matched an exposed row (a merged grant cites several)."""
-        cited = {b for bit, g in enumerate(scope.grants) if self.mask >> bit & 1 for b in g.basis.split()}
+        cited = {b for bit, g in enumerate(scope.grants) if self.mask >> bit & 1 for b in g.bases}
         return tuple(sorted(cited))
 
 
@@ -82,7 +85,7 @@ class ReceiptCheck:
 class ReceiptService(Protocol):
     async def issue(self, draft: ReceiptDraft) -> IssuedReceipt: ...
 
-    async def verify(self, receipt: str, data: Any | None, *, data_is_file: bool = False) -> ReceiptCheck: ...
+    async def verify(self, receipt: str, data: Any | None) -> ReceiptCheck: ...
 
 
 def draft_for(
@@ -109,7 +112,7 @@ def draft_for(
 MAX_RECEIPT_CHARS = 16_384
 
 
-async def resolve_verify_receipt(ctx: Any, receipt: str, data: Any | None) -> ReceiptCheck:
+async def resolve_verify_receipt(ctx: "RequestContext", receipt: str, data: Any | None) -> ReceiptCheck:
     """Verify a receipt here: the signature against the gateway's keys (retired ones too), the data
     when given, and that the log holds this exact receipt."""
     if len(receipt) > MAX_RECEIPT_CHARS:

@@ -66,5 +66,5 @@ class ExportMutations:
         fields: list[str] | None = None,
         limit: int = DEFAULT_EXPORT_ROWS,
     ) -> Export:
-        request = ExportRequest(format=format.value, fields=fields, limit=limit, filter=filter)
+        request = ExportRequest(format=format.value, fields=fields, limit=limit, filter=filter)  # type: ignore[arg-type]
         return _export(await resolve_export(info.context, request))

@@ -172,12 +172,16 @@ class OfficialEdge:
 class OfficialConnection:
     page: strawberry.Private[Page[Any]]
 
+    # The page's officials leave in the response only through `edges` or `nodes`: that is where the
+    # receipt counts them (a `totalCount` alone exposes none).
     @strawberry.field
-    def edges(self) -> list[OfficialEdge]:
+    def edges(self, info: Ctx) -> list[OfficialEdge]:
+        info.context.exposed.add_all(self.page.nodes)
         return [OfficialEdge(cursor=c, node=n) for c, n in zip(self.page.cursors, self.page.nodes, strict=True)]
 
     @strawberry.field
-    def nodes(self) -> list[Official]:
+    def nodes(self, info: Ctx) -> list[Official]:
+        info.context.exposed.add_all(self.page.nodes)
         return list(self.page.nodes)
 
     @strawberry.field

@@ -1,7 +1,6 @@
 """Receipts in the API: recording the operation a receipt will describe, and `verifyReceipt`."""
 
 from collections.abc import Iterator
-from typing import Any
 
 import strawberry
 from strawberry.extensions import SchemaExtension
@@ -61,5 +60,4 @@ class ReceiptQueries:
         "`ccvc receipts verify`."
     )
     async def verify_receipt(self, info: Ctx, receipt: str, data: JSON | None = None) -> ReceiptVerification:
-        check: Any = await resolve_verify_receipt(info.context, receipt, data)
-        return _verification(check)
+        return _verification(await resolve_verify_receipt(info.context, receipt, data))

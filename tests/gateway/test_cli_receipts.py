@@ -30,7 +30,9 @@ def evidence(api: Api, tmp_path: Path) -> dict[str, str]:
     return {
         "response": save(tmp_path / "response.json", response.content),
         "jwks": save(tmp_path / "jwks.json", api.client.get("/.well-known/jwks.json").json()),
-        "proof": save(tmp_path / "proof.json", api.client.get(f"/receipts/{rid}/proof?tree_size={checkpoint['tree_size']}").json()),
+        "proof": save(
+            tmp_path / "proof.json", api.client.get(f"/receipts/{rid}/proof?tree_size={checkpoint['tree_size']}").json()
+        ),
         "checkpoint": save(tmp_path / "checkpoint.json", checkpoint),
     }
 
@@ -43,7 +45,9 @@ def offline_verify(files: dict[str, str], tmp_path: Path, *extra: str) -> subpro
     }
     command = [sys.executable, "-m", "gateway.cli", "receipts", "verify", "--receipt", files["response"]]
     command += ["--data", files["response"], "--jwks", files["jwks"], "--proof", files["proof"]]
-    return subprocess.run([*command, "--checkpoint", files["checkpoint"], *extra], env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [*command, "--checkpoint", files["checkpoint"], *extra], env=env, capture_output=True, text=True
+    )
 
 
 def test_a_response_its_receipt_the_jwks_and_a_proof_verify_offline(api: Api, tmp_path: Path) -> None:
@@ -72,9 +76,9 @@ def test_offline_verification_fails_when_the_proof_was_changed(api: Api, tmp_pat
 
 
 def test_an_export_file_verifies_against_its_receipt(api: Api, tmp_path: Path, capsys: Any) -> None:
-    made = api.data(
-        'mutation { exportOfficials(limit: 3, format: JSONL) { url receipt } }', as_user="agency.bhxh"
-    )["exportOfficials"]
+    made = api.data("mutation { exportOfficials(limit: 3, format: JSONL) { url receipt } }", as_user="agency.bhxh")[
+        "exportOfficials"
+    ]
     content = api.client.get(made["url"], headers={"Authorization": f"Bearer {api.token('agency.bhxh')}"}).content
     jwks = save(tmp_path / "jwks.json", api.client.get("/.well-known/jwks.json").json())
     receipt = save(tmp_path / "receipt.jws", made["receipt"].encode())

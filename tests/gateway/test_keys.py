@@ -56,7 +56,12 @@ def test_a_token_from_a_retired_key_works_for_one_token_lifetime_only(rotating: 
     old_token = rotating.token("admin")
     rotate_key(rotating.settings.keys_dir)
     _refresh_now(rotating)
-    assert rotating.client.post("/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {old_token}"}).status_code == 200
+    assert (
+        rotating.client.post(
+            "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {old_token}"}
+        ).status_code
+        == 200
+    )
     # Pretend the rotation happened longer ago than a token lives.
     manifest = rotating.settings.keys_dir / "keyring.json"
     entries = json.loads(manifest.read_text())

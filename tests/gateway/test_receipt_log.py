@@ -87,7 +87,9 @@ async def _log_rows(url: str) -> tuple[int, list[tuple[int, str, bytes]]]:
     engine = create_engine(url)
     async with engine.connect() as conn:
         size = (await conn.execute(text("SELECT size FROM log_head WHERE id = 1"))).scalar_one()
-        rows = (await conn.execute(text("SELECT leaf_index, rid, leaf_hash FROM receipt_log ORDER BY leaf_index"))).all()
+        rows = (
+            await conn.execute(text("SELECT leaf_index, rid, leaf_hash FROM receipt_log ORDER BY leaf_index"))
+        ).all()
     await engine.dispose()
     return int(size), [(int(i), str(r), bytes(h)) for i, r, h in rows]
 
@@ -181,4 +183,3 @@ def test_hashing_catches_up_in_chunks_and_matches_a_full_recomputation(own_log: 
     nodes = {(0, index): leaf for index, _, leaf in rows} | merkle.new_nodes(0, [leaf for _, _, leaf in rows], {})
     assert checkpoint["tree_size"] == size == 11
     assert checkpoint["root_hash"] == merkle.root_hash(size, nodes).hex()
-

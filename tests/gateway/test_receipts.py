@@ -203,3 +203,10 @@ def test_verify_receipt_query_answers_garbage_with_problems_not_errors(api: Api,
         return
     result = body["data"]["verifyReceipt"]
     assert result["valid"] is False and result["signatureValid"] is False and result["problems"]
+
+
+def test_a_count_alone_exposes_no_official(api: Api) -> None:
+    body = api.post("{ officials(first: 3) { totalCount pageInfo { hasNextPage } } }", as_user="agency.bhxh")
+    assert payload_of(body["extensions"]["receipt"])["officials"]["count"] == 0
+    body = api.post("{ officials(first: 3) { edges { cursor } nodes { id } } }", as_user="agency.bhxh")
+    assert payload_of(body["extensions"]["receipt"])["officials"]["count"] == 3

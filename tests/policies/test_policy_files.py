@@ -154,7 +154,7 @@ def test_lines_with_the_same_rows_become_one_grant_citing_every_basis() -> None:
         PolicyLine(me.subject, "officials:10", "Official.religion", READ, "grant:2:CV-2"),
     ]
     (grant,) = AUTHORIZER.scope_for(me, written).grants
-    assert grant.fields == {"Official.health", "Official.religion"} and grant.basis == "grant:1:CV-1 grant:2:CV-2"
+    assert grant.fields == {"Official.health", "Official.religion"} and grant.bases == ("grant:1:CV-1", "grant:2:CV-2")
 
 
 def test_more_distinct_grants_than_one_mask_holds_fail_closed() -> None:
