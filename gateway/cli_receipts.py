@@ -17,7 +17,10 @@ from gateway.receipts import verify_consistency_proof, verify_inclusion_proof, v
 def _read_text(argument: str, what: str) -> str:
     path = Path(argument)
     if path.is_file():
-        return path.read_text().strip()
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError:
+            raise DomainError(f"{what}: '{argument}' is not UTF-8 text") from None
     if argument.startswith("ey") and argument.count(".") == 2:
         return argument  # the JWS itself on the command line
     raise DomainError(f"{what}: no file '{argument}'")

@@ -13,6 +13,7 @@ a published JWKS alone, so a receipt can be checked on a machine that has never 
 import base64
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -30,6 +31,8 @@ from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError, JWTClaimsError, JWTError
 
 from db.errors import BadInput, DomainError
+
+log = logging.getLogger("ccvc.keys")
 
 ALGORITHM: Final = "ES256"
 _REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "exp", "nbf", "iat", "jti")
@@ -129,6 +132,7 @@ class KeyRing:
         self._install(keys)
         self._checked = time.monotonic()
         self._mtime = _manifest_mtime(keys_dir)
+        self._production = False
 
     def _install(self, keys: list[SigningKey]) -> None:
         active = [k for k in keys if k.status == "active"]
@@ -153,15 +157,21 @@ class KeyRing:
         self._checked = now
         mtime = _manifest_mtime(self.keys_dir)
         if mtime != self._mtime:
-            self._install(_read_keys(self.keys_dir))
             self._mtime = mtime
+            try:
+                keys = _read_keys(self.keys_dir)
+                if self._production:
+                    _refuse_development(keys)
+                self._install(keys)
+            except (KeyConfigurationError, OSError, ValueError, KeyError) as error:
+                # A broken rotation must not take a running gateway down: keep the ring it has.
+                log.error("Keeping the current signing keys; the key ring on disk is unusable: %s", error)
 
     def refuse_development_keys(self) -> None:
-        if self.active.origin == DEVELOPMENT:
-            raise KeyConfigurationError(
-                f"The active signing key {self.active.kid} was generated automatically for development; "
-                "production needs an operator's key: `ccvc keys rotate` (or `ccvc keys generate` in an empty directory)"
-            )
+        """Production trusts no key the gateway generated for itself, active or retired: such a key sat
+        unprotected on a development machine, and a retired key still verifies receipts."""
+        self._production = True
+        _refuse_development(list(self.by_kid.values()))
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [k.jwk() for k in self.by_kid.values()]}
@@ -198,6 +208,15 @@ class KeyRing:
 
     def public_keys(self) -> "PublicKeys":
         return PublicKeys.from_jwks(self.jwks())
+
+
+def _refuse_development(keys: list[SigningKey]) -> None:
+    development = [k.kid for k in keys if k.origin == DEVELOPMENT]
+    if development:
+        raise KeyConfigurationError(
+            f"Signing keys {development} were generated automatically for development; production trusts "
+            "none of them. Make an operator's key ring: `ccvc keys generate` in an empty CCVC_KEYS_DIR"
+        )
 
 
 def _manifest_mtime(keys_dir: Path | None) -> int | None:
@@ -326,7 +345,8 @@ class PublicKeys:
     @classmethod
     def from_jwks(cls, document: Mapping[str, Any]) -> "PublicKeys":
         keys: dict[str, tuple[Key, str]] = {}
-        for entry in document.get("keys", ()) if isinstance(document, Mapping) else ():
+        entries = document.get("keys") if isinstance(document, Mapping) else None
+        for entry in entries if isinstance(entries, list) else ():
             if not isinstance(entry, Mapping) or entry.get("kty") != "EC" or entry.get("crv") != "P-256":
                 continue  # never an HMAC secret, never another curve
             public = {k: entry[k] for k in ("kty", "crv", "x", "y") if isinstance(entry.get(k), str)}

@@ -1,10 +1,12 @@
 """HTTP endpoints for the evidence: the receipt log (tree heads, inclusion and consistency proofs, open
 to anyone: they reveal hashes only) and exported files (their requester only, until they expire)."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,6 +18,8 @@ from gateway.auth import Authenticator
 from gateway.graphql import json_error
 from gateway.receipt_log import ReceiptLog
 from resolvers.exports import FORMATS
+
+log = logging.getLogger("ccvc.evidence")
 
 Handler = Callable[[Request], Awaitable[Response]]
 _STATUS = {"BAD_USER_INPUT": 400, "NOT_FOUND": 404, "UNAUTHENTICATED": 401, "RECEIPT_UNAVAILABLE": 503}
@@ -29,7 +33,7 @@ def _size(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise BadInput(f"`{name}` must be a non-negative integer")
     return int(raw)
 
@@ -40,6 +44,9 @@ def _answering(handler: Handler) -> Handler:
             return await handler(request)
         except DomainError as error:
             return json_error(_STATUS.get(error.code, 400), error.message, error.code)
+        except SQLAlchemyError:
+            log.exception("The receipt log could not be read")
+            return json_error(503, "The receipt log is unavailable; try again", "UNAVAILABLE")
 
     return guarded
 

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import orjson
+import rfc8785
 from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +19,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from db.errors import DomainError
+from db.errors import BadInput, DomainError
 from gateway.auth import Authenticator
 from gateway.canonical import canonical_sha256
 from gateway.receipt_log import ReceiptUnavailable
@@ -89,6 +90,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # Strict RFC 8259 (no NaN, no Infinity, no lone surrogates): what a receipt can hash.
+        return orjson.loads(data)
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
@@ -104,15 +109,23 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def _receipt(self, context: RequestContext, data: dict[str, Any]) -> dict[str, str]:
         if context.operation is None:  # data without an executed operation: cannot happen, never unsigned
             raise ReceiptUnavailable("The request's operation was not recorded; no receipt can be made")
-        draft = draft_for(
-            context.principal,
-            context.scope,
-            context.exposed,
-            context.operation,
-            kind="response",
-            data_sha256=canonical_sha256(data),
-        )
-        issued = await self.receipts.issue(draft)
+        try:
+            draft = draft_for(
+                context.principal,
+                context.scope,
+                context.exposed,
+                context.operation,
+                kind="response",
+                data_sha256=canonical_sha256(data),
+            )
+            payload = self.receipts.payload(draft)
+        except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
+            # A receipt hashes the variables as RFC 8785 JSON, which has no NaN, no infinities, no
+            # integers beyond 2**53 and no lone surrogates; without a receipt, no data may leave.
+            raise BadInput(
+                "Variables must be I-JSON (RFC 7493) for a receipt: no NaN, Infinity, huge integers or lone surrogates"
+            ) from None
+        issued = await self.receipts.append(payload, draft)
         return {"receipt": issued.receipt, "receiptId": issued.rid}
 
     async def endpoint(self, request: Request) -> Response:
@@ -136,6 +149,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
             return await self.run(request, context=context)
         except ReceiptUnavailable as error:
             return json_error(503, error.message, error.code)
+        except BadInput as error:  # only the receipt step raises out of `run`; resolvers' errors are answers
+            return json_error(400, error.message, error.code)
         except HTTPException as error:
             return json_error(error.status_code, error.reason, "BAD_REQUEST")
         except UnicodeDecodeError:

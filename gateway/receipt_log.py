@@ -54,6 +54,9 @@ class ReceiptLog:
         self.log_id = log_id
         self._pending: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
+        # One catch-up at a time per process: the log endpoints are open to anyone, and concurrent
+        # callers would otherwise each hash the same unhashed tail.
+        self._hashing: asyncio.Lock | None = None
 
     async def append(self, payload: dict[str, Any], *, account_id: int) -> IssuedReceipt:
         """Number, sign and durably store one receipt; `payload` gets `log_index` and `data_version`."""
@@ -84,13 +87,13 @@ class ReceiptLog:
     async def _write(self, batch: list[_Pending]) -> list[IssuedReceipt]:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            reserved = await receipts.reserve(conn, count=len(batch))
-            first = int(reserved.first)
+            first = await receipts.reserve(conn, count=len(batch))
+            version = await receipts.data_version(conn)
             issued, rows = [], []
             for offset, item in enumerate(batch):
                 payload = item.payload | {
                     "log_index": first + offset,
-                    "data_version": {"period": reserved.period, "version": reserved.version},
+                    "data_version": {"period": version.period, "version": version.version},
                 }
                 token = self.keys.sign_compact(canonical_json(payload), typ=RECEIPT_TYP)
                 issued.append(IssuedReceipt(rid=payload["rid"], receipt=token, log_index=first + offset))
@@ -169,8 +172,14 @@ class ReceiptLog:
     async def _hash_through(self, size: int) -> None:
         """Store every perfect subtree of the first `size` leaves not stored yet; each is hashed once
         over the log's life (another process doing the same at the same time only repeats work)."""
+        if self._hashing is None:
+            self._hashing = asyncio.Lock()
+        async with self._hashing:
+            await self._hash_through_locked(size)
+
+    async def _hash_through_locked(self, size: int) -> None:
         async with self.engine.connect() as conn:
-            hashed = int((await receipts.head(conn)).hashed_size)
+            hashed = int((await receipts.head(conn)).hashed_size)  # read inside the lock: maybe done already
         while hashed < size:
             end = min(size, hashed + HASH_CHUNK)
             async with self.engine.begin() as conn:

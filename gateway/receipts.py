@@ -66,7 +66,10 @@ class Receipts:
         return payload
 
     async def issue(self, draft: ReceiptDraft) -> IssuedReceipt:
-        return await self.log.append(self.payload(draft), account_id=draft.principal.account_id)
+        return await self.append(self.payload(draft), draft)
+
+    async def append(self, payload: dict[str, Any], draft: ReceiptDraft) -> IssuedReceipt:
+        return await self.log.append(payload, account_id=draft.principal.account_id)
 
     async def verify(self, receipt: str, data: Any | None) -> ReceiptCheck:
         check = verify_receipt(receipt, self.keys.public_keys(), data=data)
@@ -74,7 +77,7 @@ class Receipts:
             return check
         async with self.engine.connect() as conn:
             entry = await receipt_rows.get_by_rid(conn, str(check.payload.get("rid")))
-        logged = entry is not None and entry.receipt == receipt
+        logged = entry is not None and entry.receipt == receipt.strip()
         problems = check.problems + (() if logged else ("The receipt is not in this gateway's log",))
         return ReceiptCheck(
             valid=check.valid and logged,
@@ -128,7 +131,10 @@ def _json_object(raw: bytes) -> dict[str, Any] | None:
 def _data_sha256(payload: Mapping[str, Any], data: Any) -> str | None:
     if payload.get("kind") == "export":
         if isinstance(data, str):
-            data = data.encode()
+            try:
+                data = data.encode()
+            except UnicodeEncodeError:  # a lone surrogate: no file's text
+                return None
         return hashlib.sha256(data).hexdigest() if isinstance(data, bytes) else None
     if isinstance(data, bytes):
         data = _json_value(data)
@@ -195,6 +201,8 @@ def verify_inclusion_proof(
         problems.append("The inclusion proof does not lead from the receipt to the root")
     if trusted is not None:
         problems += verify_checkpoint(trusted, keys, name="trusted checkpoint")
+        if not isinstance(trusted, Mapping):
+            return problems
         if (trusted.get("tree_size"), trusted.get("root_hash")) != (size, proof.get("root_hash")):
             problems.append(
                 f"The proof is for tree size {size}, the trusted checkpoint for {trusted.get('tree_size')}: "

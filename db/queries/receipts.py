@@ -18,24 +18,20 @@ VERSION = table_of(DataVersion)
 Node = tuple[int, int]
 
 
-async def reserve(conn: AsyncConnection, *, count: int) -> Row[Any]:
-    """Take the next `count` leaf indices: (first index, data period, data version). The UPDATE locks
-    the head row until the caller's transaction ends, so appends from every process queue here and
-    indices stay dense; being the transaction's first statement, it also makes SQLite take its write
-    lock at once (no lock upgrade to fail). The data version is read under the same lock, so no
-    approval can slip between it and the receipt that cites it."""
-    version = VERSION.c
-    stmt = (
-        update(HEAD)
-        .where(HEAD.c.id == 1)
-        .values(size=HEAD.c.size + count)
-        .returning(
-            (HEAD.c.size - count).label("first"),
-            select(version.period).where(version.id == 1).scalar_subquery().label("period"),
-            select(version.version).where(version.id == 1).scalar_subquery().label("version"),
-        )
-    )
-    return (await conn.execute(stmt)).one()
+async def reserve(conn: AsyncConnection, *, count: int) -> int:
+    """Take the next `count` leaf indices and return the first. The UPDATE locks the head row until the
+    caller's transaction ends, so appends from every process queue here and indices stay dense; being
+    the transaction's first statement, it also makes SQLite take its write lock at once (no lock
+    upgrade to fail)."""
+    stmt = update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size + count).returning(HEAD.c.size)
+    return int((await conn.execute(stmt)).scalar_one()) - count
+
+
+async def data_version(conn: AsyncConnection) -> Row[Any]:
+    """The data version, read after `reserve` in its own statement: on PostgreSQL a statement's snapshot
+    is taken when it starts, so a subquery of the UPDATE that waited for the lock could miss an approval
+    committed meanwhile; this one cannot, and approvals take the same lock (`versions.approve`)."""
+    return (await conn.execute(select(VERSION.c.period, VERSION.c.version).where(VERSION.c.id == 1))).one()
 
 
 async def insert_entries(conn: AsyncConnection, entries: Sequence[Mapping[str, Any]]) -> None:

@@ -6,9 +6,10 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import DataVersion, table_of
+from db.models import DataVersion, LogHead, table_of
 
 VERSION = table_of(DataVersion)
+HEAD = table_of(LogHead)
 
 
 async def get(conn: AsyncConnection) -> Row[Any]:
@@ -16,6 +17,9 @@ async def get(conn: AsyncConnection) -> Row[Any]:
 
 
 async def approve(conn: AsyncConnection, *, period: str, now: datetime) -> None:
-    """Record that the data of `period` (YYYY-MM) is approved: the period moves, the version counts up."""
+    """Record that the data of `period` (YYYY-MM) is approved: the period moves, the version counts up.
+    It first takes the receipt log's head lock, so every receipt numbered after the approval commits
+    cites the new version and none numbered before it does."""
+    await conn.execute(update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size))
     stmt = update(VERSION).where(VERSION.c.id == 1).values(period=period, version=VERSION.c.version + 1, updated_at=now)
     await conn.execute(stmt)

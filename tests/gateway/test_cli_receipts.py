@@ -110,3 +110,13 @@ def test_a_missing_file_is_named(tmp_path: Path, capsys: Any) -> None:
     jwks = save(tmp_path / "jwks.json", {"keys": []})
     assert main(["receipts", "verify", "--receipt", str(tmp_path / "nope.jws"), "--jwks", jwks]) == 2
     assert "no file" in capsys.readouterr().err
+
+
+def test_a_receipt_file_that_is_not_utf8_or_not_json_is_named_not_a_traceback(tmp_path: Path, capsys: Any) -> None:
+    jwks = save(tmp_path / "jwks.json", {"keys": []})
+    save(tmp_path / "bad.jws", b"\xff\xfe")
+    assert main(["receipts", "verify", "--receipt", str(tmp_path / "bad.jws"), "--jwks", jwks]) == 2
+    save(tmp_path / "bad.json", b"{not json")
+    assert main(["receipts", "verify", "--receipt", str(tmp_path / "bad.json"), "--jwks", jwks]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8" in err and "not JSON" in err

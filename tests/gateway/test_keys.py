@@ -86,13 +86,18 @@ def test_generate_refuses_to_overwrite_a_key_ring(tmp_path: Path) -> None:
         generate_key(tmp_path)
 
 
-def test_production_refuses_to_start_with_a_development_key(settings: Settings, tmp_path: Path) -> None:
+def test_production_refuses_to_start_with_a_development_key_even_a_retired_one(
+    settings: Settings, tmp_path: Path
+) -> None:
     KeyRing.load(tmp_path / "keys", create=True)  # what `make demo` or a test run leaves behind
     production = Settings(env="production", database_url=settings.database_url, keys_dir=tmp_path / "keys")
     with pytest.raises(KeyConfigurationError, match="development"):
         create_app(production)
-    rotate_key(tmp_path / "keys")  # an operator's key takes over
-    create_app(production)
+    rotate_key(tmp_path / "keys")  # the development key, retired, would still verify receipts
+    with pytest.raises(KeyConfigurationError, match="development"):
+        create_app(production)
+    generate_key(tmp_path / "operator")  # an operator's own key ring
+    create_app(Settings(env="production", database_url=settings.database_url, keys_dir=tmp_path / "operator"))
 
 
 def test_production_does_not_make_keys_of_its_own(settings: Settings, tmp_path: Path) -> None:

@@ -210,3 +210,46 @@ def test_a_count_alone_exposes_no_official(api: Api) -> None:
     assert payload_of(body["extensions"]["receipt"])["officials"]["count"] == 0
     body = api.post("{ officials(first: 3) { edges { cursor } nodes { id } } }", as_user="agency.bhxh")
     assert payload_of(body["extensions"]["receipt"])["officials"]["count"] == 3
+
+
+def test_a_body_that_is_not_strict_json_is_refused_with_400_and_no_data(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {api.token('agency.bhxh')}", "Content-Type": "application/json"}
+    for variables in (b'{"x": NaN}', b'{"x": Infinity}', b'{"x": "\\ud800"}'):
+        raw = b'{"query": "{ codeList(name: \\"gender\\") { code } }", "variables": ' + variables + b"}"
+        response = api.client.post("/graphql", content=raw, headers=headers)
+        assert response.status_code == 400 and "data" not in response.text, variables
+
+
+def test_variables_a_receipt_cannot_hash_are_refused_with_400_and_no_data(api: Api) -> None:
+    headers = {"Authorization": f"Bearer {api.token('agency.bhxh')}"}
+    query = '{ codeList(name: "gender") { code } }'
+    response = api.client.post("/graphql", json={"query": query, "variables": {"x": 2**60}}, headers=headers)
+    assert response.status_code == 400 and "data" not in response.json()
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_log_endpoints_refuse_non_ascii_digits(api: Api) -> None:
+    response = api.client.get("/log/checkpoint?tree_size=%C2%B2")
+    assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_the_offline_verifier_reports_odd_inputs_as_problems(api: Api) -> None:
+    body = partner_response(api)
+    receipt, rid = body["extensions"]["receipt"], body["extensions"]["receiptId"]
+    proof = api.client.get(f"/receipts/{rid}/proof").json()
+    assert verify_inclusion_proof(receipt, proof, keys(api), trusted=[]) == [  # type: ignore[arg-type]
+        "The trusted checkpoint is not an object with a `signature`"
+    ]
+    assert verify_inclusion_proof(receipt, [], keys(api)) == ["The proof is not a JSON object"]
+    assert PublicKeys.from_jwks({"keys": 5}).by_kid == {} == PublicKeys.from_jwks({"keys": None}).by_kid
+    assert not verify_receipt(receipt, PublicKeys.from_jwks([]), data=body["data"]).valid  # type: ignore[arg-type]
+
+
+def test_verify_receipt_query_accepts_a_trailing_newline_and_odd_export_text(api: Api) -> None:
+    body = partner_response(api)
+    query = "query($r: String!, $d: JSON) { verifyReceipt(receipt: $r, data: $d) { valid logged } }"
+    answer = api.data(query, variables={"r": body["extensions"]["receipt"] + "\n", "d": body["data"]})
+    assert answer["verifyReceipt"] == {"valid": True, "logged": True}
+    made = api.data("mutation { exportOfficials(limit: 1) { receipt } }", as_user="agency.bhxh")["exportOfficials"]
+    answer = api.data(query, variables={"r": made["receipt"], "d": "not the file"})
+    assert answer["verifyReceipt"] == {"valid": False, "logged": True}
