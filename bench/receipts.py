@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from workload import PARTNER_LIST  # bench/ is on the path when a script here runs
+
 from db.engine import create_engine
 from db.queries import accounts
 from gateway.auth import principal_from_account
@@ -30,17 +32,7 @@ from resolvers.context import RequestContext
 from resolvers.receipts import Operation, draft_for
 from schema import build_schema
 
-QUERY = """
-query PartnerList($unit: ID!) {
-  officials(first: 100, filter: {unit: $unit}) {
-    nodes {
-      id code fullName birthDate gender { code } personalId socialInsuranceNumber
-      employeeType { code } jobTitle rank { code } salaryGrade salaryCoefficient
-      unit { code name } position { code title }
-    }
-  }
-}
-"""
+QUERY = PARTNER_LIST
 
 
 class _Bench:

@@ -19,7 +19,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.errors import BadInput, DomainError, NotFound
-from db.queries import receipts
+from db.queries import receipts, versions
 from gateway import merkle
 from gateway.canonical import canonical_json
 from gateway.crypto import KeyRing
@@ -88,7 +88,7 @@ class ReceiptLog:
         now = datetime.now(UTC)
         async with self.engine.begin() as conn:
             first = await receipts.reserve(conn, count=len(batch))
-            version = await receipts.data_version(conn)
+            version = await versions.get(conn)
             issued, rows = [], []
             for offset, item in enumerate(batch):
                 payload = item.payload | {

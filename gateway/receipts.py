@@ -121,10 +121,7 @@ def verify_receipt(receipt: str, keys: PublicKeys, *, data: Any | None = None) -
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
+    value = _json_value(raw)
     return value if isinstance(value, dict) else None
 
 

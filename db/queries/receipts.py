@@ -8,12 +8,11 @@ from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import DataVersion, LogHead, MerkleNode, ReceiptEntry, table_of
+from db.models import LogHead, MerkleNode, ReceiptEntry, table_of
 
 ENTRY = table_of(ReceiptEntry)
 HEAD = table_of(LogHead)
 NODE = table_of(MerkleNode)
-VERSION = table_of(DataVersion)
 
 Node = tuple[int, int]
 
@@ -25,13 +24,6 @@ async def reserve(conn: AsyncConnection, *, count: int) -> int:
     upgrade to fail)."""
     stmt = update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size + count).returning(HEAD.c.size)
     return int((await conn.execute(stmt)).scalar_one()) - count
-
-
-async def data_version(conn: AsyncConnection) -> Row[Any]:
-    """The data version, read after `reserve` in its own statement: on PostgreSQL a statement's snapshot
-    is taken when it starts, so a subquery of the UPDATE that waited for the lock could miss an approval
-    committed meanwhile; this one cannot, and approvals take the same lock (`versions.approve`)."""
-    return (await conn.execute(select(VERSION.c.period, VERSION.c.version).where(VERSION.c.id == 1))).one()
 
 
 async def insert_entries(conn: AsyncConnection, entries: Sequence[Mapping[str, Any]]) -> None:

@@ -13,6 +13,10 @@ HEAD = table_of(LogHead)
 
 
 async def get(conn: AsyncConnection) -> Row[Any]:
+    """(period, version). The receipt log reads it after taking its head lock, in a statement of its
+    own: on PostgreSQL a statement's snapshot is taken when it starts, so a subquery of the locking
+    UPDATE could miss an approval committed while it waited; this read cannot, and approvals take
+    the same lock (`approve`)."""
     return (await conn.execute(select(VERSION.c.period, VERSION.c.version).where(VERSION.c.id == 1))).one()
 
 
