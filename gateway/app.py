@@ -21,6 +21,7 @@ from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, json_error, read_capped_body
 from gateway.receipt_log import ReceiptLog
 from gateway.receipts import Receipts
+from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
 from schema import build_schema
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_query_tokens,
+        extensions=[TimePhases] if settings.server_timing_enabled else [],
     )
     view = GraphQLView(
         schema,
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         receipts=receipts,
         max_body_bytes=settings.max_body_bytes,
         graphiql=settings.graphiql_enabled,
+        server_timing=settings.server_timing_enabled,
     )
 
     async def healthz(_: Request) -> Response:

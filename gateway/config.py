@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # How long a looked-up account is trusted before it is read again (disabling takes this long).
     account_cache_seconds: float = Field(default=5.0, ge=0)
     graphiql: bool | None = None
+    # A Server-Timing header on GraphQL responses (phases and SQL statements); default: development only.
+    server_timing: bool | None = None
 
     @property
     def development(self) -> bool:
@@ -35,6 +37,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.development if self.graphiql is None else self.graphiql and self.development
+
+    @property
+    def server_timing_enabled(self) -> bool:
+        return self.development if self.server_timing is None else self.server_timing
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

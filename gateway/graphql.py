@@ -24,6 +24,8 @@ from gateway.auth import Authenticator
 from gateway.canonical import canonical_sha256
 from gateway.receipt_log import ReceiptUnavailable
 from gateway.receipts import Receipts
+from gateway.timing import HEADER as TIMING_HEADER
+from gateway.timing import phase, timing
 from policies.written import Scopes
 from resolvers.context import RequestContext
 from resolvers.receipts import draft_for
@@ -79,6 +81,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         receipts: Receipts,
         max_body_bytes: int,
         graphiql: bool,
+        server_timing: bool = False,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
         self.authenticator = authenticator
@@ -86,9 +89,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.engine = engine
         self.receipts = receipts
         self.max_body_bytes = max_body_bytes
+        self.server_timing = server_timing
 
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        with phase("serialize"):
+            return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         # Strict RFC 8259 (no NaN, no Infinity, no lone surrogates): what a receipt can hash.
@@ -97,7 +102,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
-            response["errors"] = [_format(error) for error in result.errors]  # type: ignore[typeddict-item]
+            with phase("serialize"):
+                response["errors"] = [_format(error) for error in result.errors]  # type: ignore[typeddict-item]
         if result.extensions:
             response["extensions"] = result.extensions
         context: RequestContext | None = getattr(request.state, "ccvc_context", None)
@@ -110,13 +116,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if context.operation is None:  # data without an executed operation: cannot happen, never unsigned
             raise ReceiptUnavailable("The request's operation was not recorded; no receipt can be made")
         try:
+            with phase("canonical"):
+                digest = canonical_sha256(data)
             draft = draft_for(
-                context.principal,
-                context.scope,
-                context.exposed,
-                context.operation,
-                kind="response",
-                data_sha256=canonical_sha256(data),
+                context.principal, context.scope, context.exposed, context.operation, kind="response", data_sha256=digest
             )
             payload = self.receipts.payload(draft)
         except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
@@ -125,20 +128,30 @@ class GraphQLView(GraphQL[RequestContext, None]):
             raise BadInput(
                 "Variables must be I-JSON (RFC 7493) for a receipt: no NaN, Infinity, huge integers or lone surrogates"
             ) from None
-        issued = await self.receipts.append(payload, draft)
+        with phase("receipt"):
+            issued = await self.receipts.append(payload, draft)
         return {"receipt": issued.receipt, "receiptId": issued.rid}
 
     async def endpoint(self, request: Request) -> Response:
+        with timing(self.server_timing) as timed:
+            response = await self._respond(request)
+            if timed is not None:
+                response.headers[TIMING_HEADER] = timed.header()
+        return response
+
+    async def _respond(self, request: Request) -> Response:
         if request.method == "GET" and "query" not in request.query_params and self.graphql_ide:
             return await self.render_graphql_ide(request)
         try:
-            principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
+            with phase("auth"):
+                principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
         except DomainError as error:
             return json_error(401, error.message, error.code)
         if request.method == "POST" and await read_capped_body(request, self.max_body_bytes) is None:
             return json_error(413, f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
         try:
-            scope = await self.scopes.for_principal(principal)
+            with phase("auth"):
+                scope = await self.scopes.for_principal(principal)
         except DomainError as error:
             return json_error(403, error.message, error.code)
         context = RequestContext(

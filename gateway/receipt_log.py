@@ -18,8 +18,10 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import work as db_work
 from db.errors import BadInput, DomainError, NotFound
 from db.queries import receipts, versions
+from db.work import DatabaseWork
 from gateway import merkle
 from gateway.canonical import canonical_json
 from gateway.crypto import KeyRing
@@ -45,6 +47,8 @@ class _Pending:
     payload: dict[str, Any]
     account_id: int
     done: asyncio.Future[IssuedReceipt]
+    # The requester's database work, which gets its share of the batch's statements.
+    work: DatabaseWork | None
 
 
 class ReceiptLog:
@@ -61,7 +65,7 @@ class ReceiptLog:
     async def append(self, payload: dict[str, Any], *, account_id: int) -> IssuedReceipt:
         """Number, sign and durably store one receipt; `payload` gets `log_index` and `data_version`."""
         done: asyncio.Future[IssuedReceipt] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(payload, account_id, done))
+        self._pending.append(_Pending(payload, account_id, done, db_work.current()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_batches())
         # Shielded: a caller that goes away does not cancel the batch its receipt is in.
@@ -71,7 +75,8 @@ class ReceiptLog:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                issued = await self._write(batch)
+                with db_work.measure() as work:
+                    issued = await self._write(batch)
             except Exception as error:
                 log.exception("Could not append %d receipts to the log", len(batch))
                 failure = ReceiptUnavailable("The receipt log is unavailable; nothing was served, try again")
@@ -81,6 +86,8 @@ class ReceiptLog:
                         item.done.set_exception(failure)
                 continue
             for item, receipt in zip(batch, issued, strict=True):
+                if item.work is not None:
+                    item.work.add_share(work, len(batch))
                 if not item.done.done():
                     item.done.set_result(receipt)
 

@@ -1,10 +1,11 @@
 """The GraphQL schema: one module per domain, merged here into the root Query."""
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
@@ -39,7 +40,14 @@ class Mutation(GrantMutations, ExportMutations):
     pass
 
 
-def build_schema(*, authorizer: Authorizer, max_depth: int, max_aliases: int, max_tokens: int) -> strawberry.Schema:
+def build_schema(
+    *,
+    authorizer: Authorizer,
+    max_depth: int,
+    max_aliases: int,
+    max_tokens: int,
+    extensions: Sequence[type[SchemaExtension]] = (),
+) -> strawberry.Schema:
     # The limiting rules are built once, here: strawberry's QueryDepthLimiter/MaxAliasesLimiter make
     # new rule classes per instance, and the validation cache keys on the rule classes, so building
     # them per request would turn every request into a cache miss.
@@ -56,6 +64,7 @@ def build_schema(*, authorizer: Authorizer, max_depth: int, max_aliases: int, ma
             lambda: AddValidationRules(rules),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
             RecordOperation,
+            *extensions,
         ],
     )
     # Deny by default: the build fails unless the policy decides every field of every type.

@@ -1,0 +1,76 @@
+"""Server-Timing: where a request's time went, and how many statements it cost, on the response."""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.auth import Authenticator
+from gateway.config import Settings
+
+PARTNER_LIST = """query($unit: ID!) { officials(first: 20, filter: {unit: $unit}) {
+  nodes { code fullName gender { code } unit { name } position { title } } } }"""
+
+
+@pytest.fixture(scope="module")
+def timed(settings: Settings) -> Iterator[tuple[TestClient, Settings, list[str]]]:
+    timed_settings = settings.model_copy(update={"server_timing": True})
+    app = create_app(timed_settings)
+    statements: list[str] = []
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with TestClient(app) as client:
+        yield client, timed_settings, statements
+
+
+def _post(client: TestClient, settings: Settings, user: str, body: dict[str, Any]) -> Any:
+    app: Any = client.app
+    token = Authenticator(settings, app.state.keys, app.state.engine).issue(user)
+    return client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+def _metrics(header: str) -> dict[str, dict[str, str]]:
+    metrics: dict[str, dict[str, str]] = {}
+    for part in header.split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        metrics[name] = dict(p.split("=", 1) for p in params)
+    return metrics
+
+
+def test_a_partner_response_says_where_its_time_went_and_what_the_database_ran(
+    timed: tuple[TestClient, Settings, list[str]],
+) -> None:
+    client, settings, statements = timed
+    _post(client, settings, "agency.bhxh", {"query": "{ me { id } }"})  # warm the scope and account caches
+    statements.clear()
+    response = _post(client, settings, "agency.bhxh", {"query": PARTNER_LIST, "variables": {"unit": "1"}})
+    assert response.status_code == 200, response.text
+    assert "receipt" in response.json()["extensions"]
+    metrics = _metrics(response.headers["server-timing"])
+    for name in ("auth", "parse", "validate", "execute", "serialize", "canonical", "receipt", "sql", "total"):
+        assert re.fullmatch(r"\d+\.\d{3}", metrics[name]["dur"]), (name, metrics[name])
+    # One request alone in its receipt batch: its count is every statement the database saw for it.
+    assert float(metrics["sql"]["desc"].strip('"')) == len(statements)
+    assert float(metrics["total"]["dur"]) >= float(metrics["execute"]["dur"])
+
+
+def test_refused_requests_are_timed_too(timed: tuple[TestClient, Settings, list[str]]) -> None:
+    client, _, _ = timed
+    response = client.post("/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert set(_metrics(response.headers["server-timing"])) == {"auth", "sql", "total"}
+
+
+def test_off_unless_asked_outside_development(api: Any) -> None:
+    assert api.settings.env == "test"
+    response = api.client.post(
+        "/graphql", json={"query": "{ me { id } }"}, headers={"Authorization": f"Bearer {api.token('admin')}"}
+    )
+    assert response.status_code == 200
+    assert "server-timing" not in response.headers
+    assert Settings(env="development").server_timing_enabled
+    assert not Settings(env="production").server_timing_enabled
+    assert Settings(env="production", server_timing=True).server_timing_enabled
