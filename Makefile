@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install lock clean
+.PHONY: demo test lint bench install lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+# The standard workload against the local PostgreSQL (bench/README.md); ARGS="--officials 1000000".
+bench: $(STAMP)
+	bench/run $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

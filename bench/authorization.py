@@ -15,32 +15,18 @@ import statistics
 import time
 from typing import Any
 
-from workload import PARTNER_LIST  # bench/ is on the path when a script here runs
+from breakdown import NoFieldChecks, SeeAll  # bench/ is on the path when a script here runs
+from workloads import PARTNER_LIST
 
 from db.engine import create_engine
 from db.queries import accounts
-from db.scoping import Everyone, Grant, Scope
 from gateway.auth import principal_from_account
 from policies.authorizer import Authorizer
-from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.context import RequestContext
 from schema import build_schema
 
 QUERY = PARTNER_LIST
-
-
-class _NoFieldChecks(Authorizer):
-    """The real decisions, but no field is checked row by row."""
-
-    @property
-    def data_fields(self) -> frozenset[str]:  # type: ignore[override]
-        return frozenset()
-
-
-class _SeeAll(Scopes):
-    async def for_principal(self, principal: Principal) -> Scope:
-        return Scope((Grant(Everyone(), self.authorizer.groups["all"], ("bench:unchecked",)),))
 
 
 async def _run(url: str, users: list[str], rounds: int) -> None:
@@ -52,8 +38,8 @@ async def _run(url: str, users: list[str], rounds: int) -> None:
             Scopes(authorizer, engine, ttl_seconds=60),
         ),
         "off": (
-            build_schema(authorizer=_NoFieldChecks(), max_depth=12, max_aliases=30, max_tokens=5000),
-            _SeeAll(authorizer, engine, ttl_seconds=60),
+            build_schema(authorizer=NoFieldChecks(), max_depth=12, max_aliases=30, max_tokens=5000),
+            SeeAll(authorizer, engine, ttl_seconds=60),
         ),
     }
     async with engine.connect() as conn:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from workload import PARTNER_LIST  # bench/ is on the path when a script here runs
+from workloads import PARTNER_LIST  # bench/ is on the path when a script here runs
 
 from db.engine import create_engine
 from db.queries import accounts

@@ -1,0 +1,83 @@
+"""`bench/run` end to end on a small database: the command a developer types, against the real
+PostgreSQL, with every workload, its floor and the in-process breakdown. Runs with the PostgreSQL suite."""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES = os.environ.get("CCVC_TEST_POSTGRES_URL")
+
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import write_results  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.skipif(not POSTGRES, reason="needs CCVC_TEST_POSTGRES_URL")
+def test_bench_run_measures_every_workload_against_its_floor(tmp_path: Path) -> None:
+    url = make_url(POSTGRES or "")
+    server = f"postgresql://{url.username}@{url.host}:{url.port or 5432}"
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## 2026-01-01 run\n\nan earlier section that must stay\n")
+    done = subprocess.run(
+        [
+            ROOT / "bench" / "run",
+            "--officials",
+            "3000",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.5",
+            "--connections",
+            "4",
+            "--profile-rounds",
+            "3",
+            "--server",
+            server,
+            "--port",
+            str(_free_port()),
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = results.read_text()
+    assert "an earlier section that must stay" in text
+    assert "## 3,000 officials, 2 workers, 4 connections" in text
+    lines = text.splitlines()
+    table = lines.index(next(line for line in lines if line.startswith("| workload | gateway req/s")))
+    rows = {}
+    for line in lines[table + 2 :]:
+        if not line.startswith("| "):
+            break
+        rows[line.split("|")[1].strip()] = line
+    for workload in ("partner", "self", "export", "mixed"):
+        cells = [c.strip() for c in rows[workload].split("|")[2:-1]]
+        throughput, floor, floor_json, ratio = cells[:4]
+        assert float(throughput) > 0 and float(floor) > 0 and float(floor_json) > 0, rows[workload]
+        assert ratio.endswith("%"), rows[workload]
+        assert float(cells[9]) >= 1, f"{workload}: fewer than one SQL statement per request: {rows[workload]}"
+    for phase in ("SQL: waiting on statements", "authorization: field checks", "field resolution", "receipt: signing"):
+        assert f"| {phase}" in text, phase
+
+
+def test_a_new_section_goes_first_and_earlier_ones_stay(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    write_results("## first\n", results)
+    write_results("## second\n", results)
+    text = results.read_text()
+    assert text.startswith("# Benchmark results")
+    assert text.index("## second") < text.index("## first")
