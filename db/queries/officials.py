@@ -48,6 +48,10 @@ def _filter_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if f.unit_path is not None:
         clauses.append(subtree_filter(f.unit_path))
+    if f.within is not None:
+        # Redundant (a unit lies inside its top-level unit), but it lets PostgreSQL walk the ministry's
+        # range of the (top_unit_id, name_sort, id) index instead of the whole table in name order.
+        clauses.append(c.top_unit_id == f.within.top_unit_id)
     if f.unit_id is not None:
         clauses.append(c.unit_id == f.unit_id)
     if f.position_id is not None:

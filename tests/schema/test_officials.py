@@ -202,3 +202,18 @@ def test_a_variable_of_the_wrong_type_is_bad_input(api: Api) -> None:
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     body = api.post(PAGE, variables={})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_unit_filter_keeps_the_statement_inside_the_units_ministry(api: Api) -> None:
+    # A subtree lies inside its top-level unit. Saying so in the statement lets PostgreSQL walk the
+    # ministry's range of the (top_unit_id, name_sort, id) index; without it, a page of one ministry
+    # walked the whole table in name order and filtered (10 ms against 1 ms at 200,000 officials).
+    ministry = api.data('{ unit(code: "BNV") { id } }')["unit"]["id"]
+    department = api.data('{ unit(code: "BNV.VP") { id } }')["unit"]["id"]
+    for unit in (ministry, department):
+        api.statements.clear()
+        listed = page(api, filter={"unit": unit})
+        statement = next(s for s in api.statements if "ORDER BY official.name_sort" in s)
+        assert "official.top_unit_id =" in statement, statement
+        everyone = all_ids(api, first=100, filter={"unit": unit})
+        assert listed["totalCount"] == len(everyone) == len(set(everyone))
