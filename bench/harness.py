@@ -41,7 +41,7 @@ WORK = BENCH / ".work"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 CCVC = ROOT / ".venv" / "bin" / "ccvc"
 RESULTS = BENCH / "RESULTS.md"
-STARTUP = 1.5  # seconds between starting the drivers and their warm-up, for connections to open
+STARTUP = 1.0  # seconds between starting the drivers and their warm-up, for connections to open
 PACKAGES = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "SQLAlchemy", "asyncpg", "orjson")
 
 
@@ -69,6 +69,49 @@ class Measured:
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+@dataclass
+class Row:
+    """A workload's figures over every round: the gateway, the floor's rows, the floor's JSON."""
+
+    workload: Workload
+    gateway: Measured
+    floor: Measured
+    encoded: Measured
+    ratios: list[float]  # gateway ÷ floor+JSON throughput, round by round
+
+    def ratio(self) -> str:
+        middle = statistics.median(self.ratios)
+        if len(self.ratios) == 1:
+            return f"{middle:.1%}"
+        return f"{middle:.1%} ({min(self.ratios):.1%}–{max(self.ratios):.1%})"
+
+
+def merge(rounds: list[Measured]) -> Measured:
+    """The rounds of one target as one measurement: every request, every second, every CPU second."""
+    by_kind: dict[str, list[float]] = {}
+    timing: dict[str, float] = {}
+    for measured in rounds:
+        for kind, values in measured.by_kind.items():
+            by_kind.setdefault(kind, []).extend(values)
+        for name, value in measured.timing_ms.items():
+            timing[name] = timing.get(name, 0.0) + value
+    peaks = [sorted(m.peak_rss_mib, reverse=True) for m in rounds]
+    return Measured(
+        requests=sum(m.requests for m in rounds),
+        seconds=sum(m.seconds for m in rounds),
+        latencies=[v for m in rounds for v in m.latencies],
+        by_kind=by_kind,
+        statements=sum(m.statements for m in rounds),
+        timing_ms=timing,
+        timed=sum(m.timed for m in rounds),
+        cpu_server_s=sum(m.cpu_server_s for m in rounds),
+        cpu_postgres_s=sum(m.cpu_postgres_s for m in rounds),
+        peak_rss_mib=[max(values) for values in zip(*peaks, strict=False)] if peaks else [],
+        errors=sum(m.errors for m in rounds),
+        error_samples=[s for m in rounds for s in m.error_samples],
+    )
 
 
 def _measured(results: list[dict[str, Any]]) -> Measured:
@@ -109,7 +152,16 @@ class Gateway:
         if not (WORK / "keys" / "keyring.json").exists():
             subprocess.run([CCVC, "keys", "generate"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.log = (WORK / "gateway.log").open("wb")
-        command = [CCVC, "serve", "--host", "127.0.0.1", "--port", str(args.port), "--workers", str(args.workers)]
+        command: list[str | Path] = [
+            CCVC,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.workers),
+        ]
         self.process = subprocess.Popen(command, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         self._wait_ready()
 
@@ -213,6 +265,31 @@ def run_floor(args: argparse.Namespace, dsn: str, calls: list[Call], encode: boo
     return _measured(_drive("floor.py", specs))
 
 
+def measure(
+    args: argparse.Namespace, workload: Workload, calls: list[Call], gateway: Gateway, tokens: dict[str, str], dsn: str
+) -> Row:
+    """Gateway, floor and floor+JSON in turn, round after round, so that a slow spell of the machine
+    falls on all three and shows in the spread of the per-round ratios."""
+    rounds: list[tuple[Measured, Measured, Measured]] = []
+    for number in range(1, args.rounds + 1):
+        measured = run_gateway(args, gateway, calls, tokens)
+        floor = run_floor(args, dsn, calls, encode=False)
+        encoded = run_floor(args, dsn, calls, encode=True)
+        print(
+            f"{workload.name} round {number}: {measured.throughput:.0f} req/s ({measured.errors} failed), "
+            f"floor {floor.throughput:.0f}, floor+JSON {encoded.throughput:.0f}",
+            file=sys.stderr,
+        )
+        rounds.append((measured, floor, encoded))
+    return Row(
+        workload,
+        merge([r[0] for r in rounds]),
+        merge([r[1] for r in rounds]),
+        merge([r[2] for r in rounds]),
+        [g.throughput / e.throughput for g, _, e in rounds],
+    )
+
+
 def _ms(value: float) -> str:
     return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
 
@@ -221,23 +298,24 @@ def _per_request(seconds: float, measured: Measured) -> str:
     return _ms(seconds * 1000 / measured.requests) if measured.requests else "–"
 
 
-def results_table(rows: list[tuple[Workload, Measured, Measured, Measured]]) -> list[str]:
+def results_table(rows: list[Row]) -> list[str]:
     lines = [
         "| workload | gateway req/s | floor SQL req/s | floor SQL+JSON req/s | gateway ÷ floor+JSON | p50 ms | p95 ms "
         "| p99 ms | floor+JSON p50 ms | p50 × floor | SQL statements/req | gateway CPU ms/req | PostgreSQL CPU ms/req "
-        "| floor+JSON CPU ms/req (own + PostgreSQL) | peak RSS MiB per worker |",
+        "| floor+JSON CPU ms/req (own + PostgreSQL) | peak RSS MiB, each gateway process |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for workload, gateway, floor, encoded in rows:
+    for row in rows:
+        workload, gateway, floor, encoded = row.workload, row.gateway, row.floor, row.encoded
         lines.append(
             f"| {workload.name} | {gateway.throughput:.0f} | {floor.throughput:.0f} | {encoded.throughput:.0f} "
-            f"| {gateway.throughput / encoded.throughput:.1%} | {_ms(gateway.percentile(50))} "
+            f"| {row.ratio()} | {_ms(gateway.percentile(50))} "
             f"| {_ms(gateway.percentile(95))} | {_ms(gateway.percentile(99))} | {_ms(encoded.percentile(50))} "
             f"| {gateway.percentile(50) / encoded.percentile(50):.1f}× "
             f"| {gateway.statements / max(1, gateway.requests):.2f} "
             f"| {_per_request(gateway.cpu_server_s, gateway)} | {_per_request(gateway.cpu_postgres_s, gateway)} "
             f"| {_per_request(encoded.cpu_server_s, encoded)} + {_per_request(encoded.cpu_postgres_s, encoded)} "
-            f"| {', '.join(f'{v:.0f}' for v in gateway.peak_rss_mib if v > 0) or '–'} |"
+            f"| {', '.join(f'{v:.0f}' for v in sorted(gateway.peak_rss_mib, reverse=True) if v > 0) or '–'} |"
         )
     return lines
 
@@ -245,12 +323,13 @@ def results_table(rows: list[tuple[Workload, Measured, Measured, Measured]]) -> 
 PHASES = ("auth", "parse", "validate", "execute", "sql", "serialize", "canonical", "receipt", "total")
 
 
-def timing_table(rows: list[tuple[Workload, Measured, Measured, Measured]]) -> list[str]:
+def timing_table(rows: list[Row]) -> list[str]:
     lines = [
         "| workload | " + " | ".join(PHASES) + " | client-seen mean | outside the view (HTTP, queueing) |",
         "| --- | " + " | ".join("---:" for _ in PHASES) + " | ---: | ---: |",
     ]
-    for workload, gateway, _, _ in rows:
+    for row in rows:
+        workload, gateway = row.workload, row.gateway
         if not gateway.timed:
             continue
         mean = {name: gateway.timing_ms.get(name, 0.0) / gateway.timed for name in PHASES}
@@ -263,9 +342,10 @@ def timing_table(rows: list[tuple[Workload, Measured, Measured, Measured]]) -> l
     return lines
 
 
-def mixed_table(rows: list[tuple[Workload, Measured, Measured, Measured]]) -> list[str]:
+def mixed_table(rows: list[Row]) -> list[str]:
     lines = []
-    for workload, gateway, _, encoded in rows:
+    for row in rows:
+        workload, gateway, encoded = row.workload, row.gateway, row.encoded
         if len(gateway.by_kind) < 2:
             continue
         lines += [f"Within `{workload.name}` (p50 ms, gateway / floor+JSON):", ""]
@@ -281,7 +361,9 @@ def mixed_table(rows: list[tuple[Workload, Measured, Measured, Measured]]) -> li
 
 def _versions() -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    # The results file itself does not make the measured code "uncommitted".
+    status = ["git", "status", "--porcelain", "--", ".", f":!{RESULTS.relative_to(ROOT)}"]
+    dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True).stdout.strip()
     postgres = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
     cpu = next(
         (
@@ -298,18 +380,18 @@ def _versions() -> str:
     )
 
 
-def report(
-    args: argparse.Namespace, command: str, rows: list[tuple[Workload, Measured, Measured, Measured]], profile: str
-) -> str:
+def report(args: argparse.Namespace, command: str, rows: list[Row], profile: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    errors = [(w.name, g.errors, g.error_samples[:1]) for w, g, _, _ in rows if g.errors]
+    errors = [(r.workload.name, r.gateway.errors, r.gateway.error_samples[:1]) for r in rows if r.gateway.errors]
     lines = [
         f"## {args.officials:,} officials, {args.workers} workers, {args.connections} connections — {when}",
         "",
         f"`{command}`",
         "",
         f"{_versions()}.",
-        f"Each figure: {args.duration:g} s after {args.warmup:g} s of warm-up, closed loop.",
+        f"Each workload: {args.rounds} rounds of gateway, floor (rows), floor (JSON), each {args.duration:g} s "
+        f"after {args.warmup:g} s of warm-up, closed loop; figures over all rounds, the ratio as the rounds' "
+        "median (and range).",
         "",
         *results_table(rows),
         "",
@@ -347,8 +429,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--officials", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=2, help="gateway worker processes (and floor processes)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent requests (closed loop)")
-    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
+    parser.add_argument("--rounds", type=int, default=3, help="gateway/floor/floor+JSON rounds per workload")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring, every run")
     parser.add_argument(
         "--workloads", nargs="+", choices=[w.name for w in WORKLOADS], default=[w.name for w in WORKLOADS]
     )
@@ -362,29 +445,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = "bench/run " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = shlex.join(["bench/run", *(argv if argv is not None else sys.argv[1:])])
     WORK.mkdir(exist_ok=True)
     database = asyncio.run(prepare(args.server, args.officials))
     data = asyncio.run(fixture(args.server, database))
     dsn = f"{args.server.rstrip('/')}/{database}"
     gateway = Gateway(args, sqlalchemy_url(args.server, database))
-    rows = []
+    rows: list[Row] = []
     try:
         chosen = [w for w in WORKLOADS if w.name in args.workloads]
         tokens = gateway.tokens({c.account for w in chosen for c in w.calls(data)})
         for workload in chosen:
-            calls = workload.calls(data)
-            print(f"{workload.name}: gateway ...", file=sys.stderr)
-            measured = run_gateway(args, gateway, calls, tokens)
-            print(f"{workload.name}: floor ...", file=sys.stderr)
-            floor = run_floor(args, dsn, calls, encode=False)
-            encoded = run_floor(args, dsn, calls, encode=True)
-            print(
-                f"  {measured.throughput:.0f} req/s ({measured.errors} failed), floor {floor.throughput:.0f}, "
-                f"floor+JSON {encoded.throughput:.0f}",
-                file=sys.stderr,
-            )
-            rows.append((workload, measured, floor, encoded))
+            rows.append(measure(args, workload, workload.calls(data), gateway, tokens, dsn))
     finally:
         gateway.stop()
     profile = ""
@@ -404,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_results:
         write_results(section, args.results)
         print(f"Added to {args.results}", file=sys.stderr)
-    return 1 if any(g.errors for _, g, _, _ in rows) else 0
+    return 1 if any(row.gateway.errors for row in rows) else 0
 
 
 if __name__ == "__main__":

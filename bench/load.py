@@ -11,6 +11,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -179,10 +180,10 @@ def _peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def drive(spec: dict[str, Any], sessions: list[Session], labels: list[str]) -> dict[str, Any]:
+async def drive(spec: dict[str, Any], sessions: Sequence[Session], labels: list[str]) -> dict[str, Any]:
     """Run the sessions' closed loops over `spec["window"]` (time.monotonic() bounds, shared by every
     driver process of a run) and measure the window."""
-    window: tuple[float, float] = tuple(spec["window"])  # type: ignore[assignment]
+    window = (float(spec["window"][0]), float(spec["window"][1]))
     watched: list[int] = spec.get("watch", [])
     totals = Totals()
     tasks = [
