@@ -217,3 +217,17 @@ def test_a_unit_filter_keeps_the_statement_inside_the_units_ministry(api: Api) -
         assert "official.top_unit_id =" in statement, statement
         everyone = all_ids(api, first=100, filter={"unit": unit})
         assert listed["totalCount"] == len(everyone) == len(set(everyone))
+
+
+def test_postgresql_plans_each_page_for_its_own_unit(api: Api) -> None:
+    # A generic plan (PostgreSQL's choice after five runs of a prepared statement) does not know which
+    # unit it serves and can sort a whole ministry for one page; every run is planned for its values.
+    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no plan cache to configure")
+
+    async def mode() -> str:
+        async with engine.connect() as conn:
+            return str((await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar_one())
+
+    assert api.client.portal.call(mode) == "force_custom_plan"  # type: ignore[union-attr]
