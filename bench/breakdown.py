@@ -141,7 +141,7 @@ class Profile:
         execute, sql = timed.phases["execute"], timed.database.seconds
         open_execute, open_sql = open_timed.phases["execute"], open_timed.database.seconds
         # CPU beyond SQL, policy on against off: the per-field checks and building the scope's SQL.
-        authorization = max(0.0, (execute - sql) - (open_execute - open_sql))
+        authorization = (execute - sql) - (open_execute - open_sql)
         for name, seconds in (
             ("token and scope (cached)", auth),
             ("parse (cached document)", timed.phases.get("parse", 0.0)),
@@ -149,14 +149,11 @@ class Profile:
             ("SQL: waiting on statements (policy off)", open_sql),
             ("SQL: the scope's predicate and grant mask (policy on − off)", sql - open_sql),
             ("authorization: field checks, scope SQL building (CPU, policy on − off)", authorization),
-            (
-                "field resolution (graphql-core, strawberry, loaders; CPU, policy off)",
-                max(0.0, open_execute - open_sql),
-            ),
+            ("field resolution (graphql-core, strawberry, loaders; CPU, policy off)", open_execute - open_sql),
             ("serialisation (orjson)", serialize),
             ("receipt: canonical JSON + SHA-256 of the data", canonical),
             ("receipt: signing (ES256)", sign),
-            ("receipt: durable append (log transaction, commit)", max(0.0, append - sign)),
+            ("receipt: durable append (log transaction, commit)", append - sign),
         ):
             self._add(name, seconds)
         self.samples.setdefault("statements", []).append(timed.database.statements + appended.statements)

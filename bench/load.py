@@ -1,7 +1,7 @@
 """The load generator: its own process, keep-alive HTTP/1.1 connections, each sending its next request as
 soon as the last answer arrived (closed loop). Reads a JSON spec on stdin, writes a JSON result to the spec's `output` file.
 
-Only requests that start after the warm-up and finish before the end count. Over exactly that window
+A request counts when it completes inside the window (after the warm-up), as wrk counts. Over that window
 it also reads, from /proc, the CPU time of the processes it is told to watch and of every PostgreSQL
 process, and the peak resident memory of the watched ones (reset at the window's start).
 """
@@ -43,13 +43,11 @@ class Totals:
             self.error_samples.append(text[:500])
 
 
-def _wire(host: str, port: int, body: str, token: str, receipt: bool) -> bytes:
+def _wire(host: str, port: int, body: str, token: str) -> bytes:
     payload = body.encode()
     head = (
         f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-        + ("X-CCVC-Receipt: 1\r\n" if receipt else "")
-        + "\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
     )
     return head.encode() + payload
 
@@ -90,8 +88,7 @@ class Session(Protocol):
 class HttpSession:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.host, self.port = spec["host"], spec["port"]
-        receipt = spec.get("receipt", False)
-        self.wires = [_wire(self.host, self.port, r["body"], r["token"], receipt) for r in spec["requests"]]
+        self.wires = [_wire(self.host, self.port, r["body"], r["token"]) for r in spec["requests"]]
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def call(self, index: int, totals: Totals) -> str | None:
@@ -115,7 +112,8 @@ class HttpSession:
 
 
 async def _loop(session: Session, labels: list[str], offset: int, window: tuple[float, float], totals: Totals) -> None:
-    """Call after call until the window closes; only calls wholly inside the window count."""
+    """Call after call until the window closes. A call counts when it completes inside the window (as
+    wrk counts), so that the requests counted match the window's seconds and CPU."""
     start, end = window
     i = offset
     while (sent := time.monotonic()) < end:
@@ -124,7 +122,7 @@ async def _loop(session: Session, labels: list[str], offset: int, window: tuple[
         counted = Totals()
         problem = await session.call(index, counted)
         done = time.monotonic()
-        if sent < start or done > end:
+        if not start <= done <= end:
             continue
         if problem is not None:
             totals.error(f"{labels[index]}: {problem}")

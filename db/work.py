@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 @dataclass(slots=True)
 class DatabaseWork:
-    # A float: a statement shared by several requests (a group-committed receipt batch) counts as a
-    # share for each, so the shares sum to the statements the database really ran.
+    # Floats: a statement shared by several requests (a group-committed receipt batch) counts as a
+    # share for each, time and count, so the shares sum to what the database really ran.
     statements: float = 0.0
     seconds: float = 0.0
 
     def add_share(self, other: "DatabaseWork", among: int) -> None:
         self.statements += other.statements / among
+        self.seconds += other.seconds / among
 
 
 _current: ContextVar[DatabaseWork | None] = ContextVar("ccvc_database_work", default=None)

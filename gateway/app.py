@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     if settings.env == "production":
         keys.refuse_development_keys()
+        if settings.server_timing_enabled:
+            log.warning("CCVC_SERVER_TIMING is on in production: every response tells its caller its timings")
     authenticator = Authenticator(settings, keys, engine)
     authorizer = Authorizer()
     receipt_log = ReceiptLog(engine, keys, log_id=settings.issuer)

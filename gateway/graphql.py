@@ -135,7 +135,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def endpoint(self, request: Request) -> Response:
         with timing(self.server_timing) as timed:
             response = await self._respond(request)
-            if timed is not None:
+            # Not to the unauthenticated: how long a token check took is a hint to someone forging one.
+            if timed is not None and response.status_code != 401:
                 response.headers[TIMING_HEADER] = timed.header()
         return response
 

@@ -3,10 +3,13 @@
 Phases, in milliseconds: `auth` (token and scope), `parse`, `validate`, `execute` (resolvers, SQL
 included), `serialize` (error shaping and JSON), `canonical` and `receipt` (the receipt's hash, then its
 signing and durable append), `total` (from the token check to the encoded body), and `sql`: the time
-spent waiting on statements (inside `execute` and `receipt`) with their count in `desc`. The count
-includes this request's share of the receipt batch it was committed in, so summed over many responses
-it is exactly what the database ran. Development turns it on; elsewhere it is off unless asked for,
-since timings tell an outsider something about the data behind them.
+spent waiting on statements anywhere in the request (the account and grant lookups of `auth` too),
+with their count in `desc`. A receipt batch's statements and time are shared among the requests it
+carried, so summed over many responses the counts are what the database ran (transaction control,
+which SQLAlchemy does not report as statements, aside). Under load a wait includes the event loop's
+delay in coming back to the request. Development turns the header on; elsewhere it is off unless
+asked for, since timings tell an outsider something about the data behind them, and it is never sent
+to a caller that failed authentication.
 """
 
 from collections.abc import Iterator
@@ -40,10 +43,6 @@ class RequestTiming:
 
 
 _current: ContextVar[RequestTiming | None] = ContextVar("ccvc_request_timing", default=None)
-
-
-def current() -> RequestTiming | None:
-    return _current.get()
 
 
 @contextmanager

@@ -1,21 +1,32 @@
 """`bench/run` end to end on a small database: the command a developer types, against the real
 PostgreSQL, with every workload, its floor and the in-process breakdown. Runs with the PostgreSQL suite."""
 
+import importlib
 import os
 import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = os.environ.get("CCVC_TEST_POSTGRES_URL")
 
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import write_results  # noqa: E402
+BENCH_MODULES = ("report", "measured", "database", "workloads")
+
+
+@pytest.fixture
+def report(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """bench/report.py, imported the way bench/ scripts import each other, and forgotten afterwards so
+    that generic names such as `database` do not leak into the rest of the suite."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    yield importlib.import_module("report")
+    for name in BENCH_MODULES:
+        sys.modules.pop(name, None)
 
 
 def _free_port() -> int:
@@ -26,8 +37,7 @@ def _free_port() -> int:
 
 @pytest.mark.skipif(not POSTGRES, reason="needs CCVC_TEST_POSTGRES_URL")
 def test_bench_run_measures_every_workload_against_its_floor(tmp_path: Path) -> None:
-    url = make_url(POSTGRES or "")
-    server = f"postgresql://{url.username}@{url.host}:{url.port or 5432}"
+    server = (POSTGRES or "").rsplit("/", 1)[0]  # the server; bench/run makes its own database there
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmark results\n\n## 2026-01-01 run\n\nan earlier section that must stay\n")
     done = subprocess.run(
@@ -51,6 +61,8 @@ def test_bench_run_measures_every_workload_against_its_floor(tmp_path: Path) -> 
             str(_free_port()),
             "--results",
             str(results),
+            "--work-dir",
+            str(tmp_path / "work"),
         ],
         capture_output=True,
         text=True,
@@ -77,10 +89,10 @@ def test_bench_run_measures_every_workload_against_its_floor(tmp_path: Path) -> 
         assert f"| {phase}" in text, phase
 
 
-def test_a_new_section_goes_first_and_earlier_ones_stay(tmp_path: Path) -> None:
+def test_a_new_section_goes_first_and_earlier_ones_stay(tmp_path: Path, report: ModuleType) -> None:
     results = tmp_path / "RESULTS.md"
-    write_results("## first\n", results)
-    write_results("## second\n", results)
+    report.write_results("## first\n", results)
+    report.write_results("## second\n", results)
     text = results.read_text()
     assert text.startswith("# Benchmark results")
     assert text.index("## second") < text.index("## first")

@@ -1,0 +1,155 @@
+"""A run as a Markdown section of bench/RESULTS.md: the figures beside the floor's, where the time goes,
+and what was measured with what (command, commit, versions)."""
+
+import os
+import platform
+import statistics
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from database import ROOT
+from measured import Measured, Row
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PACKAGES = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "SQLAlchemy", "asyncpg", "orjson")
+PHASES = ("auth", "parse", "validate", "execute", "sql", "serialize", "canonical", "receipt", "total")
+HEADER = (
+    "# Benchmark results\n\nNewest first; produced by `bench/run` (see bench/README.md). Earlier runs stay "
+    "below for comparison: read them as ratios to their own floor, since absolute figures drift with the machine.\n\n"
+)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def _peaks(measured: Measured) -> str:
+    return ", ".join(f"{v:.0f}" for v in measured.peak_rss_mib if v > 0) or "–"
+
+
+def results_table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| workload | gateway req/s | floor SQL req/s | floor SQL+JSON req/s | gateway ÷ floor+JSON | p50 ms | p95 ms "
+        "| p99 ms | floor+JSON p50 / p99 ms | p50 × floor | SQL statements/req | gateway CPU ms/req "
+        "| PostgreSQL CPU ms/req | floor+JSON CPU ms/req (own + PostgreSQL) | CPU × floor "
+        "| peak RSS MiB, each gateway process |",
+        "| --- | " + " | ".join("---:" for _ in range(15)) + " |",
+    ]
+    for row in rows:
+        gateway, floor, encoded = row.gateway, row.floor, row.encoded
+        lines.append(
+            f"| {row.workload.name} | {gateway.throughput:.0f} | {floor.throughput:.0f} | {encoded.throughput:.0f} "
+            f"| {row.ratio()} | {_ms(gateway.percentile(50))} | {_ms(gateway.percentile(95))} "
+            f"| {_ms(gateway.percentile(99))} | {_ms(encoded.percentile(50))} / {_ms(encoded.percentile(99))} "
+            f"| {gateway.percentile(50) / encoded.percentile(50):.1f}× "
+            f"| {gateway.statements / max(1, gateway.requests):.2f} "
+            f"| {_ms(gateway.per_request_ms(gateway.cpu_server_s))} "
+            f"| {_ms(gateway.per_request_ms(gateway.cpu_postgres_s))} "
+            f"| {_ms(encoded.per_request_ms(encoded.cpu_server_s))} + {_ms(encoded.per_request_ms(encoded.cpu_postgres_s))} "
+            f"| {gateway.cpu_ms / encoded.cpu_ms:.0f}× | {_peaks(gateway)} |"
+        )
+    return lines
+
+
+def timing_table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| workload | " + " | ".join(PHASES) + " | client-seen mean | outside the view (HTTP, queueing) |",
+        "| --- | " + " | ".join("---:" for _ in PHASES) + " | ---: | ---: |",
+    ]
+    for row in rows:
+        gateway = row.gateway
+        if not gateway.timed:
+            continue
+        mean = {name: gateway.timing_ms.get(name, 0.0) / gateway.timed for name in PHASES}
+        seen = statistics.fmean(gateway.latencies) * 1000
+        lines.append(
+            f"| {row.workload.name} | "
+            + " | ".join(_ms(mean[name]) for name in PHASES)
+            + f" | {_ms(seen)} | {_ms(seen - mean['total'])} |"
+        )
+    return lines
+
+
+def mixed_table(rows: list[Row]) -> list[str]:
+    lines = []
+    for row in rows:
+        if len(row.gateway.by_kind) < 2:
+            continue
+        lines += [f"Within `{row.workload.name}` (p50 ms, gateway / floor+JSON):", ""]
+        for kind, values in sorted(row.gateway.by_kind.items()):
+            floor_p50 = statistics.median(row.encoded.by_kind.get(kind) or [float("nan")])
+            lines.append(
+                f"- {kind}: {len(values):,} requests, {statistics.median(values) * 1000:.1f} / {floor_p50 * 1000:.2f}"
+            )
+        lines.append("")
+    return lines
+
+
+def versions(postgres: str) -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    # The results file itself does not make the measured code "uncommitted".
+    status = ["git", "status", "--porcelain", "--", ".", f":!{RESULTS.relative_to(ROOT)}"]
+    dirty = subprocess.run(status, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    packages = ", ".join(f"{name} {metadata.version(name)}" for name in PACKAGES)
+    return (
+        f"commit {commit.stdout.strip()}{' (with uncommitted changes)' if dirty else ''}; Python "
+        f"{platform.python_version()}; PostgreSQL {postgres} (server); {packages}; {os.cpu_count()} × {cpu}"
+    )
+
+
+def _failures(rows: list[Row]) -> list[str]:
+    failed = []
+    for row in rows:
+        for target, measured in (("gateway", row.gateway), ("floor", row.floor), ("floor+JSON", row.encoded)):
+            if measured.errors:
+                failed.append(
+                    f"- {row.workload.name}, {target}: {measured.errors} failed, e.g. {measured.error_samples[:1]}"
+                )
+    return failed
+
+
+def section(title: str, command: str, setup: str, rows: list[Row], profile: str) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"## {title} — {when}",
+        "",
+        f"`{command}`",
+        "",
+        setup,
+        "",
+        *results_table(rows),
+        "",
+        "Where a request's time goes on the server (mean ms per request, from each response's Server-Timing). "
+        "`sql` is the time spent waiting on statements anywhere in the request (auth's account and grant "
+        "lookups included, the receipt batch's share too); under load it includes the wait for the event loop. "
+        "`total` is the GraphQL view's:",
+        "",
+        *timing_table(rows),
+        "",
+        *mixed_table(rows),
+    ]
+    failures = _failures(rows)
+    if failures:
+        lines += ["Failed requests:", "", *failures, ""]
+    if profile:
+        lines += [profile, ""]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(text: str, path: Path) -> None:
+    """Put the section first, under the file's heading; every earlier section stays, in order."""
+    previous = path.read_text() if path.exists() else ""
+    first = previous.find("\n## ")
+    # Only the heading above the first section is rewritten; text without any section is kept whole.
+    earlier = previous[first + 1 :] if first >= 0 else previous
+    path.write_text(HEADER + text + ("\n" + earlier if earlier else ""))
