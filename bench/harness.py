@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         gateway.stop()
     title = f"{args.officials:,} officials, {args.workers} workers, {args.connections} connections"
     setup = (
-        f"{versions(asyncio.run(_server_version(dsn)))}. Each workload: {args.rounds} rounds of gateway, floor "
+        f"{versions(asyncio.run(_server_version(dsn)))}. Each workload: {args.rounds} round{'s' if args.rounds != 1 else ''} of gateway, floor "
         f"(rows), floor (JSON), each {args.duration:g} s after {args.warmup:g} s of warm-up, closed loop; "
         "figures over all rounds, the throughput ratio as the rounds' median (and range)."
     )
