@@ -118,8 +118,18 @@ def _subtree_unit_ids(path: str) -> ColumnElement[bool]:
     return and_(UNIT.c.path >= path, UNIT.c.path < upper)
 
 
-def subtree_filter(path: str, official: FromClause = OFFICIAL) -> ColumnElement[bool]:
-    return official.c.unit_id.in_(select(UNIT.c.id).where(_subtree_unit_ids(path)))
+def subtree_filter(
+    path: str, official: FromClause = OFFICIAL, *, top_unit_id: int | None = None
+) -> ColumnElement[bool]:
+    """Officials of the unit at `path` and of its subunits. Given the unit's top-level unit, the
+    statement says so: PostgreSQL then walks that ministry's range of the (top_unit_id, name_sort, id)
+    index instead of the whole table in name order, and a whole ministry or province ("/BNV/") is
+    exactly its top_unit_id, with no subtree test at all."""
+    inside = official.c.unit_id.in_(select(UNIT.c.id).where(_subtree_unit_ids(path)))
+    if top_unit_id is None:
+        return inside
+    top = official.c.top_unit_id == top_unit_id
+    return top if path.count("/") == 2 else and_(top, inside)
 
 
 def _folded(predicate: Predicate, bound: UnitBound | None) -> bool | None:

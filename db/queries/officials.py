@@ -43,21 +43,12 @@ class Ordering:
     descending: bool = False
 
 
-def _is_top_level(path: str) -> bool:
-    return path.count("/") == 2  # "/BNV/"
-
-
 def _filter_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
     c = OFFICIAL.c
     clauses: list[ColumnElement[bool]] = []
-    top_unit = f.within.top_unit_id if f.within is not None else None
-    if top_unit is not None:
-        # A unit lies inside its top-level unit: saying so lets PostgreSQL walk the ministry's range of
-        # the (top_unit_id, name_sort, id) index instead of the whole table in name order.
-        clauses.append(c.top_unit_id == top_unit)
-    if f.unit_path is not None and not (top_unit is not None and _is_top_level(f.unit_path)):
-        # (A whole ministry or province is exactly its top_unit_id: no subtree test needed.)
-        clauses.append(subtree_filter(f.unit_path))
+    if f.unit_path is not None:
+        top_unit_id = f.within.top_unit_id if f.within is not None else None
+        clauses.append(subtree_filter(f.unit_path, top_unit_id=top_unit_id))
     if f.unit_id is not None:
         clauses.append(c.unit_id == f.unit_id)
     if f.position_id is not None:
