@@ -7,11 +7,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 WORKDIR /app
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --disable-pip-version-check -r requirements.lock
+COPY cli cli
 COPY gateway gateway
 COPY schema schema
 COPY resolvers resolvers
 COPY policies policies
 COPY db db
+COPY docs docs
 RUN pip install --disable-pip-version-check --no-deps . \
  && useradd --system --uid 10001 --home /var/lib/ccvc ccvc \
  && mkdir -p /var/lib/ccvc/keys && chown -R ccvc /var/lib/ccvc && chmod 700 /var/lib/ccvc/keys

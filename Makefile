@@ -1,5 +1,8 @@
 # The two commands: `make demo` and `make test`. Everything else is a step they take.
 PYTHON ?= python3
+# `make demo PORT=8001` when 8000 is taken.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ccvc demo
+	$(BIN)/ccvc demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/lint-imports

@@ -1,8 +1,42 @@
-"""Domain errors. Each carries the stable `code` that the API puts in `extensions.code`.
+"""Domain errors, and the one list of error codes the API answers with.
 
-They live in the lowest layer so that every layer can raise them without importing upward; the
-GraphQL layer maps them to errors and masks anything that is not one of them.
+Each error carries the stable `code` that the API puts in `extensions.code`. They live in the lowest
+layer so that every layer can raise them without importing upward; the GraphQL layer maps them to
+errors and masks anything that is not one of them. `CODES` is what the README's table and every
+`extensions.code` written anywhere are checked against.
 """
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: str
+    # The HTTP status when the error answers the whole request; a field's error inside a GraphQL
+    # response travels with 200 and data (FORBIDDEN_FIELD beside the rest of a page, say).
+    status: int
+    meaning: str
+
+
+CODES: Final = {
+    entry.code: entry
+    for entry in (
+        ErrorCode("UNAUTHENTICATED", 401, "no valid bearer token (missing, expired, forged, or its account disabled)"),
+        ErrorCode("BAD_REQUEST", 400, "not a GraphQL request: the body, its JSON, its media type or method"),
+        ErrorCode("PAYLOAD_TOO_LARGE", 413, "the body is larger than CCVC_MAX_BODY_BYTES"),
+        ErrorCode("GRAPHQL_PARSE_FAILED", 400, "the document is not GraphQL"),
+        ErrorCode("GRAPHQL_VALIDATION_FAILED", 400, "the document does not fit the schema or a limit (depth, aliases)"),
+        ErrorCode("BAD_USER_INPUT", 400, "an argument or variable is wrong; the message names it"),
+        ErrorCode("NOT_FOUND", 404, "no such thing in your scope (outside it is the same as absent)"),
+        ErrorCode("FORBIDDEN", 403, "you may not do this"),
+        ErrorCode("FORBIDDEN_FIELD", 200, "a field you may not read on this official, or filter or order by"),
+        ErrorCode("INVALID_RECEIPT", 400, "a receipt or proof that does not verify"),
+        ErrorCode("RECEIPT_UNAVAILABLE", 503, "the receipt log could not record the receipt, so no data was sent"),
+        ErrorCode("SERVICE_UNAVAILABLE", 503, "a dependency (the database) is down or busy; retry after Retry-After"),
+        ErrorCode("INTERNAL", 500, "our fault; the detail is in the server log, never in the answer"),
+    )
+}
 
 
 class DomainError(Exception):

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl
 
 import orjson
+import strawberry
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,47 +15,47 @@ from starlette.routing import Route
 
 from db.engine import create_engine
 from db.errors import DomainError
-from gateway.auth import Authenticator
+from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, PasswordGrantRefused, load_keys
 from gateway.config import Settings, get_settings
-from gateway.crypto import KeyRing
 from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, json_error, read_capped_body
+from gateway.ide import ide_routes
 from gateway.receipt_log import ReceiptLog
 from gateway.receipts import Receipts
+from gateway.site import site_routes
 from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
-from schema import build_schema
+from schema import build_schema, sdl
 
 log = logging.getLogger("ccvc.app")
 
 MAX_FORM_BYTES = 8192
-# RFC 7523 §2.2: how a client says its credential is a JWT it signed (`private_key_jwt`).
-JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    keys = KeyRing.load(
-        settings.keys_dir, create=settings.env != "production", max_token_bytes=settings.max_token_bytes
-    )
-    if settings.env == "production":
-        keys.refuse_development_keys()
-        if settings.server_timing_enabled:
-            log.warning("CCVC_SERVER_TIMING is on in production: every response tells its caller its timings")
-    authenticator = Authenticator(settings, keys, engine)
-    authorizer = Authorizer()
-    receipt_log = ReceiptLog(engine, keys, log_id=settings.issuer)
-    receipts = Receipts(receipt_log, keys, engine, issuer=settings.issuer, policy_version=authorizer.version)
-    scopes = Scopes(authorizer, engine, ttl_seconds=settings.account_cache_seconds)
-    schema = build_schema(
-        authorizer=authorizer,
+def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> strawberry.Schema:
+    return build_schema(
+        authorizer=authorizer or Authorizer(),
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_query_tokens,
         extensions=[TimePhases] if settings.server_timing_enabled else [],
     )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    keys = load_keys(settings)
+    if settings.env == "production" and settings.server_timing_enabled:
+        log.warning("CCVC_SERVER_TIMING is on in production: every response tells its caller its timings")
+    authenticator = Authenticator(settings, keys, engine)
+    authorizer = Authorizer()
+    receipt_log = ReceiptLog(engine, keys, log_id=settings.issuer)
+    receipts = Receipts(receipt_log, keys, engine, issuer=settings.issuer, policy_version=authorizer.version)
+    scopes = Scopes(authorizer, engine, ttl_seconds=settings.account_cache_seconds)
+    schema = schema_for(settings, authorizer)
+    schema_text = sdl(schema)
     view = GraphQLView(
         schema,
         authenticator=authenticator,
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await conn.execute(text("SELECT 1"))
         except Exception:
             log.exception("Database is not answering")
-            return json_error(503, "Database is not answering", "UNAVAILABLE")
+            return json_error("Database is not answering", "SERVICE_UNAVAILABLE")
         return JSONResponse({"status": "ready"})
 
     async def jwks(_: Request) -> Response:
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def unexpected(_: Request, error: Exception) -> Response:
         log.error("Unhandled error", exc_info=error)
-        return json_error(500, "Internal error", "INTERNAL")
+        return json_error("Internal error", "INTERNAL")
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", view.endpoint, methods=["GET", "POST"]),
             *log_routes(receipt_log),
             *export_routes(authenticator, engine),
+            *(ide_routes() if settings.graphiql_enabled else []),
+            *site_routes(settings, authenticator, sdl=lambda: schema_text),
         ],
         exception_handlers={Exception: unexpected},
         lifespan=lifespan,
@@ -146,6 +149,8 @@ async def _token_endpoint(request: Request, authenticator: Authenticator, settin
         return _oauth_error(400, "invalid_request", "`username` and `password` are required")
     try:
         access_token = await authenticator.password_login(username, password)
+    except PasswordGrantRefused as error:
+        return _oauth_error(400, "unauthorized_client", error.message)
     except DomainError as error:
         return _oauth_error(400, "invalid_grant", error.message)
     return _token_response(access_token, settings)

@@ -21,6 +21,9 @@ from gateway.crypto import (
 from gateway.passwords import verify_password
 from policies.principal import Principal
 
+# RFC 7523 §2.2: how a client says its credential is a JWT it signed (`private_key_jwt`).
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 
 def principal_from_account(row: Row[Any]) -> Principal:
     return Principal(
@@ -36,6 +39,21 @@ def principal_from_account(row: Row[Any]) -> Principal:
         agency_id=row.agency_id,
         agency_code=row.agency_code,
     )
+
+
+def load_keys(settings: Settings) -> KeyRing:
+    """The signing keys; outside production a development key is made when there is none, and
+    production refuses any key that was."""
+    keys = KeyRing.load(
+        settings.keys_dir, create=settings.env != "production", max_token_bytes=settings.max_token_bytes
+    )
+    if settings.env == "production":
+        keys.refuse_development_keys()
+    return keys
+
+
+class PasswordGrantRefused(Unauthenticated):
+    """The account exists but may not use the password grant (RFC 6749 `unauthorized_client`)."""
 
 
 class Authenticator:
@@ -81,7 +99,14 @@ class Authenticator:
     async def password_login(self, username: str, password: str) -> str:
         async with self.engine.connect() as conn:
             row = await accounts.get_by_username(conn, username)
-        usable = row is not None and not row.disabled and row.kind != "agency"
+        if row is not None and row.kind == "agency" and not row.disabled:
+            # Agencies are institutions whose account names are public; telling one the right way in
+            # reveals nothing, and a partner's developer would otherwise hunt for a "wrong password".
+            raise PasswordGrantRefused(
+                f"'{username}' is a partner agency: it signs in with grant_type=client_credentials and a client "
+                "assertion signed with its registered key (README, Partner agencies; `ccvc agencies assertion`)"
+            )
+        usable = row is not None and not row.disabled
         # Verified even for an unknown account, so timing does not reveal which usernames exist.
         # argon2 takes tens of milliseconds of CPU: off the event loop, or every request waits for it.
         verified = await run_in_threadpool(verify_password, row.password_hash if row and usable else None, password)

@@ -143,7 +143,7 @@ class KeyRing:
 
     @classmethod
     def load(cls, keys_dir: Path, *, create: bool, max_token_bytes: int = 4096) -> "KeyRing":
-        if not (keys_dir / _MANIFEST).exists():
+        if not has_key_ring(keys_dir):
             if not create:
                 raise KeyConfigurationError(f"No signing keys in '{keys_dir}': run `ccvc keys generate` first")
             generate_key(keys_dir, origin=DEVELOPMENT)
@@ -208,6 +208,10 @@ class KeyRing:
 
     def public_keys(self) -> "PublicKeys":
         return PublicKeys.from_jwks(self.jwks())
+
+
+def has_key_ring(keys_dir: Path) -> bool:
+    return (keys_dir / _MANIFEST).exists()
 
 
 def _refuse_development(keys: list[SigningKey]) -> None:
@@ -308,7 +312,7 @@ def _new_key_file(keys_dir: Path) -> str:
 
 def generate_key(keys_dir: Path, *, origin: str = "operator") -> str:
     """Create the first P-256 key, stored 0600 beside the manifest, and return its kid."""
-    if (keys_dir / _MANIFEST).exists():
+    if has_key_ring(keys_dir):
         raise KeyConfigurationError(f"'{keys_dir}' already holds a key ring: rotate it with `ccvc keys rotate`")
     kid = _new_key_file(keys_dir)
     created = datetime.now(UTC).isoformat()
@@ -406,6 +410,29 @@ def public_jwk_from_pem(pem: bytes) -> dict[str, str]:
     if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
         raise BadInput("The public key must be an EC key on P-256 (secp256r1), the curve of ES256")
     return _public_jwk(public)
+
+
+def sign_client_assertion(private_pem: bytes, *, client_id: str, audience: str, lifetime_seconds: int = 60) -> str:
+    """What a partner agency sends to the token endpoint (RFC 7523): a fresh, single-use ES256 JWT
+    signed with its private key, its header naming the key's RFC 7638 thumbprint (the registered kid)."""
+    try:
+        private = serialization.load_pem_private_key(private_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise BadInput("Not an unencrypted PEM private key (openssl genpkey -algorithm EC ... makes one)") from None
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise BadInput("The private key must be an EC key on P-256 (secp256r1), the curve of ES256")
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + lifetime_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+    key = jwk.construct(private_pem.decode(), algorithm=ALGORITHM)
+    kid = thumbprint(_public_jwk(private.public_key()))
+    return str(jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": "JWT"}))
 
 
 def unverified_subject(token: str, *, max_token_bytes: int) -> str:

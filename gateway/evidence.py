@@ -22,7 +22,6 @@ from resolvers.exports import FORMATS
 log = logging.getLogger("ccvc.evidence")
 
 Handler = Callable[[Request], Awaitable[Response]]
-_STATUS = {"BAD_USER_INPUT": 400, "NOT_FOUND": 404, "UNAUTHENTICATED": 401, "RECEIPT_UNAVAILABLE": 503}
 
 
 def _json(value: object) -> Response:
@@ -43,10 +42,10 @@ def _answering(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except DomainError as error:
-            return json_error(_STATUS.get(error.code, 400), error.message, error.code)
+            return json_error(error.message, error.code)
         except SQLAlchemyError:
             log.exception("The receipt log could not be read")
-            return json_error(503, "The receipt log is unavailable; try again", "UNAVAILABLE")
+            return json_error("The receipt log is unavailable; try again", "SERVICE_UNAVAILABLE")
 
     return guarded
 

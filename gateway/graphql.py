@@ -14,14 +14,15 @@ from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from db.errors import BadInput, DomainError
+from db.errors import CODES, BadInput, DomainError
 from gateway.auth import Authenticator
 from gateway.canonical import canonical_sha256
+from gateway.ide import ide_html
 from gateway.receipt_log import ReceiptUnavailable
 from gateway.receipts import Receipts
 from gateway.timing import HEADER as TIMING_HEADER
@@ -34,13 +35,56 @@ log = logging.getLogger("ccvc.graphql")
 
 # Any caller may ask for a receipt on a response; partner agencies always get one.
 RECEIPT_HEADER = "x-ccvc-receipt"
+# The GraphQL over HTTP specification's own media type. A client that accepts it (Apollo's send it
+# first) gets real status codes: 400 for a document that does not parse or validate, or whose
+# variables do not coerce, with no `data` entry. Plain application/json keeps 200 for those, as the
+# specification asks for legacy clients.
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The q-value `accept` gives `media_type` exactly (0 when it does not name it)."""
+    best = 0.0
+    for part in accept.split(","):
+        name, *params = (piece.strip() for piece in part.split(";"))
+        if name.lower() != media_type:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        best = max(best, quality)
+    return best
+
+
+def negotiate(accept: str | None) -> str:
+    """application/graphql-response+json when the client prefers it (or likes it as much as
+    application/json); application/json otherwise, and when the client says nothing."""
+    if not accept:
+        return JSON
+    wanted = _quality(accept, GRAPHQL_RESPONSE)
+    return GRAPHQL_RESPONSE if wanted > 0 and wanted >= _quality(accept, JSON) else JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """The operation never ran: its document did not parse or validate, or its variables did not
+    coerce. graphql-core gives those errors no path; every error raised while executing has one."""
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
 def error_body(message: str, code: str) -> bytes:
     return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
-def json_error(status: int, message: str, code: str) -> Response:
+def json_error(message: str, code: str, status: int | None = None) -> Response:
+    """A whole request's failure: its status is the code's own (db.errors.CODES) unless given."""
+    status = CODES[code].status if status is None else status
     return Response(error_body(message, code), status_code=status, media_type="application/json")
 
 
@@ -91,6 +135,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.max_body_bytes = max_body_bytes
         self.server_timing = server_timing
 
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(ide_html())  # strawberry's page, its assets served by us (gateway/ide.py)
+
     def encode_json(self, data: object) -> bytes:
         with phase("serialize"):
             return orjson.dumps(data)
@@ -99,11 +146,20 @@ class GraphQLView(GraphQL[RequestContext, None]):
         # Strict RFC 8259 (no NaN, no Infinity, no lone surrogates): what a receipt can hash.
         return orjson.loads(data)
 
+    def parse_json(self, data: str | bytes) -> dict[str, object] | list[object]:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # a bare string or null is JSON, but not a GraphQL request
+            raise HTTPException(400, "The body must be a JSON object with a `query`")
+        return parsed
+
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
+        if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE and is_request_error(result):
+            request.state.ccvc_status = 400
+            del response["data"]
         if result.errors:
             with phase("serialize"):
-                response["errors"] = [_format(error) for error in result.errors]  # type: ignore[typeddict-item]
+                response["errors"] = [_format(error) for error in result.errors]
         if result.extensions:
             response["extensions"] = result.extensions
         context: RequestContext | None = getattr(request.state, "ccvc_context", None)
@@ -119,7 +175,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
             with phase("canonical"):
                 digest = canonical_sha256(data)
             draft = draft_for(
-                context.principal, context.scope, context.exposed, context.operation, kind="response", data_sha256=digest
+                context.principal,
+                context.scope,
+                context.exposed,
+                context.operation,
+                kind="response",
+                data_sha256=digest,
             )
             payload = self.receipts.payload(draft)
         except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
@@ -134,7 +195,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
 
     async def endpoint(self, request: Request) -> Response:
         with timing(self.server_timing) as timed:
-            response = await self._respond(request)
+            response = _as_negotiated(request, await self._respond(request))
             # Not to the unauthenticated: how long a token check took is a hint to someone forging one.
             if timed is not None and response.status_code != 401:
                 response.headers[TIMING_HEADER] = timed.header()
@@ -147,14 +208,14 @@ class GraphQLView(GraphQL[RequestContext, None]):
             with phase("auth"):
                 principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
         except DomainError as error:
-            return json_error(401, error.message, error.code)
+            return json_error(error.message, error.code)
         if request.method == "POST" and await read_capped_body(request, self.max_body_bytes) is None:
-            return json_error(413, f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
+            return json_error(f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
         try:
             with phase("auth"):
                 scope = await self.scopes.for_principal(principal)
         except DomainError as error:
-            return json_error(403, error.message, error.code)
+            return json_error(error.message, error.code, 403)
         context = RequestContext(
             principal=principal, engine=self.engine, scope=scope, scopes=self.scopes, receipts=self.receipts
         )
@@ -162,13 +223,23 @@ class GraphQLView(GraphQL[RequestContext, None]):
         try:
             return await self.run(request, context=context)
         except ReceiptUnavailable as error:
-            return json_error(503, error.message, error.code)
+            return json_error(error.message, error.code)
         except BadInput as error:  # only the receipt step raises out of `run`; resolvers' errors are answers
-            return json_error(400, error.message, error.code)
+            return json_error(error.message, error.code, 400)
         except HTTPException as error:
-            return json_error(error.status_code, error.reason, "BAD_REQUEST")
+            return json_error(error.reason, "BAD_REQUEST", error.status_code)
         except UnicodeDecodeError:
-            return json_error(400, "Request body is not valid UTF-8", "BAD_REQUEST")
+            return json_error("Request body is not valid UTF-8", "BAD_REQUEST")
+
+
+def _as_negotiated(request: Request, response: Response) -> Response:
+    """The JSON answers in the media type the client asked for, with the status the request earned."""
+    if response.media_type != JSON:  # the IDE's page
+        return response
+    if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE:
+        response.headers["content-type"] = GRAPHQL_RESPONSE
+    response.status_code = getattr(request.state, "ccvc_status", response.status_code)
+    return response
 
 
 def _wants_receipt(request: Request, context: RequestContext) -> bool:

@@ -13,11 +13,13 @@ from typing import Any, Final
 from sqlalchemy import Row
 
 from db.errors import BadInput, Forbidden, NotFound
-from db.queries import accounts, grants, officials, units
+from db.queries import accounts, grants, officials
 from policies.rules import ALL_FIELDS
 from policies.written import today
 from resolvers.context import RequestContext
-from resolvers.ids import check_text, parse_id
+from resolvers.ids import check_text, is_id, parse_id
+from resolvers.officials import officials_by_code
+from resolvers.units import unit_by_ref
 
 MAX_GRANT_DAYS: Final = 5 * 366  # a written consent is for a purpose and a period, not for ever
 MAX_NAMED_OFFICIALS: Final = 1000
@@ -75,29 +77,39 @@ async def _target(ctx: RequestContext, request: GrantRequest) -> tuple[int, int 
     """(managing top-level unit, unit id, official ids) after checking the caller may manage them."""
     if (request.unit is None) == (request.officials is None):
         raise BadInput("Give either `unit` (a subtree) or `officials` (named people), not both or neither")
-    unit_id = parse_id(request.unit, "unit") if request.unit is not None else None
+    unit_id: int | None = None
     ids: list[int] | None = None
-    async with ctx.connect() as conn:
-        if unit_id is not None:
-            rows = await units.get_many(conn, scope=ctx.scope, unit_ids=[unit_id])
-            if not rows:
-                raise NotFound(f"Unit '{request.unit}' does not exist")
-            places = [(rows[0].path, rows[0].top_unit_id)]
-        else:
-            ids = sorted({parse_id(i, "official") for i in request.officials or ()})
-            if not ids or len(ids) > MAX_NAMED_OFFICIALS:
-                raise BadInput(f"`officials` must name 1 to {MAX_NAMED_OFFICIALS} officials")
+    if request.unit is not None:
+        unit = await unit_by_ref(ctx, request.unit)
+        if unit is None:
+            raise NotFound(f"No unit with code or id '{request.unit}'")
+        unit_id, places = unit.id, [(unit.path, unit.top_unit_id)]
+    else:
+        ids = await _official_ids(ctx, request.officials or [])
+        async with ctx.connect() as conn:
             found = await officials.placements(conn, scope=ctx.scope, official_ids=ids)
-            missing = sorted(set(ids) - {row.id for row in found})
-            if missing:
-                raise NotFound(f"Official '{missing[0]}' does not exist")
-            places = [(row.unit_path, row.top_unit_id) for row in found]
+        missing = sorted(set(ids) - {row.id for row in found})
+        if missing:
+            raise NotFound(f"Official '{missing[0]}' does not exist")
+        places = [(row.unit_path, row.top_unit_id) for row in found]
     top_units = {top for _, top in places}
     if len(top_units) != 1:
         raise BadInput("One grant covers officials of one ministry or province; make one grant per unit")
     if not ctx.scopes.authorizer.may_manage_grants(ctx.principal, places):
         raise Forbidden("Only the personnel department of the officials' ministry or province may grant access")
     return top_units.pop(), unit_id, ids
+
+
+async def _official_ids(ctx: RequestContext, refs: list[str]) -> list[int]:
+    """Named officials, by id or by code (số hiệu), as ids."""
+    if not refs or len(refs) > MAX_NAMED_OFFICIALS:
+        raise BadInput(f"`officials` must name 1 to {MAX_NAMED_OFFICIALS} officials")
+    codes = sorted({ref for ref in refs if not is_id(ref)})
+    by_code = {row.code: row.id for row in await officials_by_code(ctx, codes)} if codes else {}
+    unknown = [code for code in codes if code not in by_code]
+    if unknown:
+        raise NotFound(f"No official with code '{unknown[0]}'")
+    return sorted({parse_id(ref, "official") for ref in refs if is_id(ref)} | set(by_code.values()))
 
 
 async def resolve_grant_access(ctx: RequestContext, request: GrantRequest) -> Row[Any]:

@@ -15,6 +15,11 @@ def parse_id(value: str | int, what: str) -> int:
     return int(text)
 
 
+def is_id(value: str | int) -> bool:
+    """Where an argument takes an id or a code, digits alone are an id and anything else is a code."""
+    return isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
+
+
 def check_text(value: str, argument: str) -> str:
     """PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail in the driver."""
     if "\x00" in value:

@@ -12,8 +12,9 @@ from db.queries.officials import OfficialFilter, OrderField, Ordering
 from db.scoping import UnitBound
 from resolvers.codes import check_codes
 from resolvers.context import RequestContext
-from resolvers.ids import check_text, parse_id
+from resolvers.ids import check_text, is_id, parse_id
 from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
+from resolvers.units import unit_by_ref
 
 
 class OfficialFilterArgs(Protocol):
@@ -87,17 +88,43 @@ def _ordering(ctx: RequestContext, order_by: OfficialOrderArgs | None) -> Orderi
 
 async def resolve_me(ctx: RequestContext) -> Row[Any] | None:
     if ctx.principal.official_id is None:
-        return None  # staff and partner accounts have no record of their own
+        # Null, with a word why: a staff or partner account is not an official and has no record.
+        raise NotFound(
+            f"Account '{ctx.principal.username}' is a {ctx.principal.kind} account with no official record of "
+            "its own; `me` is an official's own record (accounts named by an official's code, SH...)"
+        )
     row: Row[Any] | None = await ctx.loaders.official_by_id.load(ctx.principal.official_id)
     ctx.exposed.add(row)
     return row
 
 
-async def resolve_official(ctx: RequestContext, official_id: str) -> Row[Any] | None:
-    # Outside the scope is the same as absent: null, not "forbidden", so existence does not leak.
-    row: Row[Any] | None = await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
+async def resolve_official(ctx: RequestContext, official_id: str | None, code: str | None) -> Row[Any] | None:
+    """By id or by code (số hiệu). Outside the scope is the same as absent: null, not "forbidden", so
+    existence does not leak."""
+    if (official_id is None) == (code is None):
+        raise BadInput("Give either `id` or `code`")
+    if official_id is not None and not is_id(official_id):
+        raise BadInput(f"'{official_id}' is not an official id; to find an official by code: official(code: ...)")
+    row: Row[Any] | None
+    if official_id is not None:
+        row = await ctx.loaders.official_by_id.load(parse_id(official_id, "official"))
+    else:
+        found = await officials_by_code(ctx, [code or ""])
+        row = found[0] if found else None
     ctx.exposed.add(row)
     return row
+
+
+async def officials_by_code(ctx: RequestContext, codes: list[str]) -> list[Row[Any]]:
+    """The officials of the scope with these codes. A row counts only where its code is readable: a
+    lookup by a field is a filter on it, and a filter must not reveal a field where it is not readable."""
+    wanted = [check_text(code, "code") for code in codes]
+    async with ctx.connect() as conn:
+        rows = await officials.get_many_by_code(conn, scope=ctx.scope, codes=wanted)
+    return [row for row in rows if _CODE in ctx.scope.readable(row.grants)]
+
+
+_CODE = "Official.code"
 
 
 def _values(items: list[Enum] | None) -> list[str]:
@@ -108,9 +135,9 @@ async def _unit_bounds(ctx: RequestContext, unit_ref: str | None, include_subuni
     """The unit part of the filter: its subtree path, or exactly its id."""
     if unit_ref is None:
         return {}
-    unit = await ctx.loaders.unit_by_id.load(parse_id(unit_ref, "unit"))
+    unit = await unit_by_ref(ctx, unit_ref)
     if unit is None:
-        raise NotFound(f"Unit '{unit_ref}' does not exist")
+        raise NotFound(f"No unit with code or id '{unit_ref}'")
     within = UnitBound(path=unit.path, top_unit_id=unit.top_unit_id)
     return {"unit_path": unit.path, "within": within} if include_subunits else {"unit_id": unit.id, "within": within}
 

@@ -4,16 +4,27 @@ from sqlalchemy import Row
 
 from db.queries import units
 from resolvers.context import RequestContext
-from resolvers.ids import check_text, parse_id
+from resolvers.ids import check_text, is_id, parse_id
 
 
 async def resolve_unit(ctx: RequestContext, unit_id: str | None, code: str | None) -> Row[Any] | None:
     if unit_id is not None:
         return await ctx.loaders.unit_by_id.load(parse_id(unit_id, "unit"))
     if code is not None:
-        async with ctx.connect() as conn:
-            return await units.get_by_code(conn, scope=ctx.scope, code=check_text(code, "code"))
+        return await _unit_by_code(ctx, code)
     return None
+
+
+async def unit_by_ref(ctx: RequestContext, ref: str | int) -> Row[Any] | None:
+    """A unit named the way people name units: by its code ("BNV", "BNV.VP") or by its id ("42")."""
+    if is_id(ref):
+        return await ctx.loaders.unit_by_id.load(parse_id(ref, "unit"))
+    return await _unit_by_code(ctx, str(ref))
+
+
+async def _unit_by_code(ctx: RequestContext, code: str) -> Row[Any] | None:
+    async with ctx.connect() as conn:
+        return await units.get_by_code(conn, scope=ctx.scope, code=check_text(code, "code"))
 
 
 async def resolve_units(ctx: RequestContext, parent: str | None, kind: str | None) -> list[Row[Any]]:

@@ -70,3 +70,8 @@ def build_schema(
     # Deny by default: the build fails unless the policy decides every field of every type.
     apply_field_policy(schema._schema, authorizer.decisions, authorizer.data_fields)
     return schema
+
+
+def sdl(schema: strawberry.Schema) -> str:
+    """The schema as SDL: `ccvc schema print`, GET /graphql/schema.graphql and docs/schema.graphql."""
+    return schema.as_str() + "\n"

@@ -63,8 +63,12 @@ class AccessGrant:
 @strawberry.input(description="Exactly one of `unit` and `officials`.")
 class GrantAccessInput:
     grantee: str = strawberry.field(description="Username of the account to let read more")
-    unit: strawberry.ID | None = strawberry.field(default=None, description="A unit: its whole subtree")
-    officials: list[strawberry.ID] | None = strawberry.field(default=None, description="Named officials")
+    unit: strawberry.ID | None = strawberry.field(
+        default=None, description='A unit, by code ("BNV.VP") or id: its whole subtree'
+    )
+    officials: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Named officials, by code (SH00000012) or id"
+    )
     fields: list[str] = strawberry.field(
         description="Groups (profile, identity, work, qualification, salary, assessment, sensitive) or "
         "Official field names (religion, health, …). Sensitive fields open only when named."

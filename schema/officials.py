@@ -68,7 +68,9 @@ class OfficialOrder:
 
 @strawberry.input
 class OfficialFilter:
-    unit: strawberry.ID | None = None
+    unit: strawberry.ID | None = strawberry.field(
+        default=None, description='A unit by code ("BNV", "BNV.VP") or by id ("42").'
+    )
     include_subunits: bool = strawberry.field(
         default=True, description="With `unit`: also the units below it (default), or that unit only."
     )
@@ -217,9 +219,14 @@ class OfficialQueries:
     async def me(self, info: Ctx) -> Official | None:
         return await resolve_me(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(description="One official, or null when absent or outside the caller's scope.")
-    async def official(self, info: Ctx, id: strawberry.ID) -> Official | None:
-        return await resolve_official(info.context, id)  # type: ignore[return-value]
+    @strawberry.field(
+        description="One official by `id` or by `code` (số hiệu, e.g. SH00000001), or null when absent or "
+        "outside the caller's scope."
+    )
+    async def official(
+        self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None
+    ) -> Official | None:
+        return await resolve_official(info.context, id, code)  # type: ignore[return-value]
 
     @strawberry.field(
         description=f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE})."

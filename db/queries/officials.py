@@ -89,6 +89,11 @@ async def get_many(conn: AsyncConnection, *, scope: Scope, official_ids: Sequenc
     return list((await conn.execute(stmt)).all())
 
 
+async def get_many_by_code(conn: AsyncConnection, *, scope: Scope, codes: Sequence[str]) -> list[Row[Any]]:
+    stmt = _scoped(scope, OfficialFilter()).where(OFFICIAL.c.code.in_(sorted(set(codes))))
+    return list((await conn.execute(stmt.order_by(OFFICIAL.c.code))).all())
+
+
 async def placements(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> list[Row[Any]]:
     """Where each official of the scope sits (id, top_unit_id, unit_path): what policy relations look at."""
     stmt = (

@@ -71,7 +71,7 @@ async def seed(
     generator = Generator(structure, assignment, seed, password_hash)
     children = 0
     async with engine.begin() as conn:
-        if (await conn.execute(select(func.count()).select_from(table_of(Unit)))).scalar_one():
+        if await _holds_data(conn):
             raise BadInput("The database already holds data; seed only an empty database.")
         writer = _Writer(conn)
         await writer.start()
@@ -91,6 +91,16 @@ async def seed(
         await versions.approve(conn, period=_previous_month(REFERENCE_TIME.date()), now=REFERENCE_TIME)
         await writer.finish()
     return SeedReport(len(structure.units), len(structure.positions), officials, officials + staff, children)
+
+
+async def is_empty(engine: AsyncEngine) -> bool:
+    """True when nothing has been loaded yet (no unit at all): what `ccvc demo` seeds."""
+    async with engine.connect() as conn:
+        return not await _holds_data(conn)
+
+
+async def _holds_data(conn: AsyncConnection) -> bool:
+    return bool((await conn.execute(select(func.count()).select_from(table_of(Unit)))).scalar_one())
 
 
 class _Writer:

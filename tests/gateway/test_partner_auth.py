@@ -37,8 +37,8 @@ from gateway.crypto import (
     thumbprint,
     verify_client_assertion,
 )
+from tests.cli.runner import ccvc
 from tests.conftest import PASSWORD_HASH_OF, Api
-from tests.gateway.test_cli import ccvc
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -197,8 +197,10 @@ def test_an_agency_may_hold_several_active_keys(api: Api, settings: Settings) ->
 
 def test_the_password_grant_still_works_and_still_refuses_agency_accounts(api: Api) -> None:
     assert api.client.post("/auth/token", data={"username": "hr.BNV", "password": PASSWORD_HASH_OF}).status_code == 200
-    response = api.client.post("/auth/token", data={"username": "agency.bhxh", "password": PASSWORD_HASH_OF})
-    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    for password in (PASSWORD_HASH_OF, "wrong"):
+        response = api.client.post("/auth/token", data={"username": "agency.bhxh", "password": password})
+        assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+        assert "client_credentials" in response.json()["error_description"]
 
 
 # The request itself.

@@ -33,8 +33,12 @@ def test_me_returns_the_callers_own_record(api: Api) -> None:
     assert me["code"] == "SH00000042"
 
 
-def test_me_is_null_for_staff_accounts(api: Api) -> None:
-    assert api.data("{ me { code } }", as_user="admin")["me"] is None
+def test_me_is_null_for_staff_accounts_with_a_word_why(api: Api) -> None:
+    body = api.post("{ me { code } }", as_user="admin")
+    assert body["data"] == {"me": None}
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND" and error["path"] == ["me"]
+    assert "'admin' is a staff account with no official record" in error["message"]
 
 
 def test_official_by_id_returns_the_record_with_vietnamese_labels(api: Api) -> None:
@@ -140,7 +144,7 @@ NESTED = """query($first: Int!) { officials(first: $first) { nodes {
 def test_a_page_of_100_costs_the_same_statements_as_a_page_of_10(api: Api) -> None:
     # The first request of an account in a few seconds also reads the account and its written grants
     # (cached per process afterwards); warm that up so both pages are counted alike.
-    api.data("{ me { id } }")
+    api.data("{ units { id } }")
     small = api.count_statements(NESTED, variables={"first": 10})
     large = api.count_statements(NESTED, variables={"first": 100})
     assert small == large

@@ -2,15 +2,15 @@
 from files alone (no network, no database)."""
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from cli._common import Commands, print_json
 from db.errors import DomainError
 from gateway.config import Settings
-from gateway.crypto import KeyRing, PublicKeys
+from gateway.crypto import KeyRing, PublicKeys, has_key_ring
 from gateway.receipts import verify_consistency_proof, verify_inclusion_proof, verify_receipt
 
 
@@ -76,7 +76,7 @@ def _data_argument(path: str | None, kind: str | None) -> Any:
 def _public_keys(settings: Settings, jwks_path: str | None) -> PublicKeys:
     if jwks_path is not None:
         return PublicKeys.from_jwks(_read_json(jwks_path, "--jwks"))
-    if (settings.keys_dir / "keyring.json").exists():
+    if has_key_ring(settings.keys_dir):
         return KeyRing.load(settings.keys_dir, create=False).public_keys()
     raise DomainError("Give --jwks FILE (the gateway's /.well-known/jwks.json)")
 
@@ -108,7 +108,7 @@ def cmd_receipts_verify(settings: Settings, args: argparse.Namespace) -> int:
         "receipt": check.payload,
     }
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        print_json(report)
     else:
         _print_report(report)
     return 0 if not problems else 1
@@ -138,3 +138,39 @@ def cmd_receipts_consistency(settings: Settings, args: argparse.Namespace) -> in
         print(f"problem: {problem}")
     print("CONSISTENT: the newer log extends the older one" if not problems else "NOT CONSISTENT")
     return 0 if not problems else 1
+
+
+def register(commands: Commands) -> None:
+    group = commands.add_parser(
+        "receipts",
+        help="verify receipts offline",
+        description="Check a receipt, the data it covers and its place in the receipt log with nothing but "
+        "files: no network, no database. See docs/receipts.md for the format.",
+    ).add_subparsers(dest="receipts_command", required=True)
+    verify = group.add_parser(
+        "verify",
+        help="verify a receipt, and optionally the data, an inclusion proof and a trusted checkpoint",
+        description="Exit status 0 when every check given passes, 1 otherwise.",
+    )
+    verify.add_argument(
+        "--receipt", required=True, metavar="R", help="the JWS, a file holding it, or a saved GraphQL response"
+    )
+    verify.add_argument(
+        "--data", metavar="FILE", help="the response (or its `data`) as JSON, or the exported file itself"
+    )
+    verify.add_argument("--jwks", metavar="FILE", help="the gateway's /.well-known/jwks.json (default: local keys)")
+    verify.add_argument("--proof", metavar="FILE", help="GET /receipts/{rid}/proof, saved")
+    verify.add_argument(
+        "--checkpoint", metavar="FILE", help="a checkpoint you already trust (GET /log/checkpoint, saved)"
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(run=cmd_receipts_verify)
+    consistent = group.add_parser(
+        "verify-consistency",
+        help="check that a newer checkpoint's log extends an older one's (nothing rewritten)",
+    )
+    consistent.add_argument("--old", required=True, metavar="FILE", help="the older checkpoint")
+    consistent.add_argument("--new", required=True, metavar="FILE", help="the newer checkpoint")
+    consistent.add_argument("--proof", required=True, metavar="FILE", help="GET /log/consistency?from=M&to=N, saved")
+    consistent.add_argument("--jwks", metavar="FILE", help="the gateway's /.well-known/jwks.json")
+    consistent.set_defaults(run=cmd_receipts_consistency)

@@ -1,11 +1,10 @@
-"""`ccvc grants` as an operator runs it: a real process acting as a named account, going through the
+"""`ccvc grants` as an operator runs it: the command acting as a named account, going through the
 same resolvers (and the same casbin decision) as the `grantAccess` / `revokeGrant` / `accessGrants`
 GraphQL fields. Each test uses its own grantee (SH0000070x) and revokes what it made."""
 
 import asyncio
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,8 +17,8 @@ from db.engine import create_engine
 from db.models import Official, Unit, table_of
 from gateway.config import Settings
 from policies.written import today
+from tests.cli.runner import Ran, ccvc
 from tests.conftest import Api
-from tests.gateway.test_cli import ccvc
 
 OFFICIAL = table_of(Official)
 UNIT = table_of(Unit)
@@ -96,7 +95,7 @@ def create(settings: Settings, acting: str, grantee: str, *target: str, fields: 
     )
 
 
-def made(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def made(result: Ran) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     [grant] = json.loads(result.stdout)
     return grant  # type: ignore[no-any-return]
@@ -108,7 +107,7 @@ def listed(settings: Settings, acting: str, *options: str) -> dict[int, dict[str
     return {grant["id"]: grant for grant in json.loads(result.stdout)}
 
 
-def refused(result: subprocess.CompletedProcess[str], code: str) -> str:
+def refused(result: Ran, code: str) -> str:
     """The one-line refusal of a domain error: exit status 1, its code on stderr, nothing on stdout."""
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert result.stdout == "" and "Traceback" not in result.stderr

@@ -1,15 +1,14 @@
 """`ccvc receipts verify`: a partner takes a response, its receipt, the JWKS and a proof to another machine
 and checks all of it with the CLI alone (no network, no database)."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from gateway.cli import main
+from cli import main
+from gateway.config import Settings
+from tests.cli.runner import Ran, ccvc, ccvc_process, environment
 from tests.conftest import Api
 
 QUERY = "{ officials(first: 5) { nodes { id code fullName salaryCoefficient } } }"
@@ -37,22 +36,21 @@ def evidence(api: Api, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def offline_verify(files: dict[str, str], tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def offline_verify(files: dict[str, str], tmp_path: Path, *extra: str, process: bool = False) -> Ran:
     # No database and no keys on this "other machine": anything the command needed from them would fail.
-    env = os.environ | {
-        "CCVC_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/nothing",
-        "CCVC_KEYS_DIR": str(tmp_path / "no-keys-here"),
-    }
-    command = [sys.executable, "-m", "gateway.cli", "receipts", "verify", "--receipt", files["response"]]
-    command += ["--data", files["response"], "--jwks", files["jwks"], "--proof", files["proof"]]
-    return subprocess.run(
-        [*command, "--checkpoint", files["checkpoint"], *extra], env=env, capture_output=True, text=True
+    elsewhere = Settings(
+        env="test",
+        database_url="postgresql+asyncpg://nobody@127.0.0.1:1/nothing",
+        keys_dir=tmp_path / "no-keys-here",
     )
+    command = ["receipts", "verify", "--receipt", files["response"], "--data", files["response"]]
+    command += ["--jwks", files["jwks"], "--proof", files["proof"], "--checkpoint", files["checkpoint"], *extra]
+    return ccvc_process(*command, env=environment(elsewhere)) if process else ccvc(elsewhere, *command)
 
 
 def test_a_response_its_receipt_the_jwks_and_a_proof_verify_offline(api: Api, tmp_path: Path) -> None:
     files = evidence(api, tmp_path)
-    result = offline_verify(files, tmp_path)
+    result = offline_verify(files, tmp_path, process=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().endswith("VALID") and "signature  ok" in result.stdout
 

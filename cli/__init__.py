@@ -1,0 +1,61 @@
+"""`ccvc`: the operator's command line. One module per command group; this one assembles them and
+turns every failure into one line on stderr that names the problem (a traceback only with --debug)."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from cli import accounts, agencies, database, grants, keys, receipts, schema, serve
+from cli._common import CommandError, load_settings, program
+from db.errors import DomainError
+from gateway.config import Settings
+from gateway.crypto import KeyConfigurationError
+
+GROUPS = (database, accounts, keys, agencies, grants, receipts, schema, serve)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="ccvc",
+        description="CCVC Gateway: the GraphQL door to the national database of cadres, civil servants "
+        "and public employees. Settings come from CCVC_* environment variables (CCVC_DATABASE_URL, "
+        "default ./var/ccvc.db, the database `make demo` builds; CCVC_KEYS_DIR; CCVC_ENV; ...).",
+    )
+    root.add_argument("--debug", action="store_true", help="on failure, print the full traceback too")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.register(commands)
+    return root
+
+
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(settings or load_settings(), args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        message, status = _describe(error)
+        print(f"ccvc: {message}", file=sys.stderr)
+        return status
+
+
+def _describe(error: Exception) -> tuple[str, int]:
+    """One line for the operator, and the exit status."""
+    match error:
+        case CommandError():
+            return error.message, error.status
+        case DomainError() | KeyConfigurationError():
+            return str(error), 2
+        case SQLAlchemyError():
+            original = getattr(error, "orig", None) or error
+            detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
+            return f"the database failed: {detail} (`{program()} --debug ...` shows the traceback)", 1
+        case OSError():
+            return str(error), 1
+        case _:
+            return f"unexpected {type(error).__name__}: {error} (`{program()} --debug ...` shows the traceback)", 1

@@ -1,0 +1,102 @@
+"""`ccvc serve` and `ccvc demo`: check what would make the server fail (port, keys, schema) before
+starting it, so the operator reads one line instead of a worker's traceback."""
+
+import argparse
+import socket
+
+from cli._common import CommandError, Commands, database, program, run
+from cli.accounts import issue_token
+from cli.database import DEMO_PASSWORD, seed, upgrade
+from db.seed import is_empty
+from gateway.auth import load_keys
+from gateway.config import Settings
+
+DEMO_OFFICIALS = 5000
+
+
+def check_port(host: str, port: int) -> None:
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise CommandError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); is another gateway running? "
+            f"Choose another port: `make demo PORT=8001` or `{program()} serve --port 8001`"
+        ) from None
+
+
+async def _check_database(settings: Settings) -> None:
+    async with database(settings):
+        pass
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=False,
+    )
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    check_port(args.host, args.port)
+    load_keys(settings)
+    run(_check_database(settings))
+    return serve(settings, args)
+
+
+async def _empty(settings: Settings) -> bool:
+    async with database(settings) as engine:
+        return await is_empty(engine)
+
+
+def prepare_demo_database(settings: Settings) -> None:
+    """Schema current and, the first time, 5,000 synthetic officials (about five seconds)."""
+    upgrade(settings)
+    if run(_empty(settings)):
+        print(f"Filling it with {DEMO_OFFICIALS:,} synthetic officials (once) ...")
+        run(seed(settings, officials=DEMO_OFFICIALS, seed=1, password=DEMO_PASSWORD))
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.env == "production":
+        raise CommandError("`ccvc demo` serves synthetic data for development; use `ccvc serve` in production")
+    check_port(args.host, args.port)
+    prepare_demo_database(settings)
+    token = run(issue_token(settings, "admin"))
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"""
+CCVC Gateway demo on {base}/  (GraphiQL at {base}/graphql in a browser)
+Every account's password is '{DEMO_PASSWORD}': admin, analyst, hr.BNV, SH00000001, ... (`{program()} accounts list`).
+A token for any account: `{program()} token --account hr.BNV` (in another terminal, in this directory).
+
+Try it:
+curl -s {base}/graphql \\
+  -H 'Authorization: Bearer {token}' \\
+  -H 'Content-Type: application/json' \\
+  -d '{{"query": "{{ officials(first: 5, filter: {{name: \\"nguyen van\\"}}) {{ totalCount nodes {{ code fullName birthDate rank {{ label }} unit {{ name }} }} }} }}"}}'
+"""
+    )
+    return serve(settings, args)
+
+
+def register(commands: Commands) -> None:
+    for name, helptext, handler in (
+        ("serve", "serve the gateway", cmd_serve),
+        ("demo", "create the demo database if missing (CCVC_DATABASE_URL), then serve", cmd_demo),
+    ):
+        server = commands.add_parser(name, help=helptext)
+        server.add_argument("--host", default="127.0.0.1")
+        server.add_argument("--port", type=int, default=8000)
+        server.add_argument("--workers", type=int, default=1)
+        server.set_defaults(run=handler)
