@@ -23,7 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # The standard workload against the local PostgreSQL (bench/README.md); ARGS="--officials 1000000".
 bench: $(STAMP)

@@ -28,11 +28,31 @@ BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("CCVC_TEST_POSTGRES_URL"
 
 
 def _postgres_url() -> str:
-    url = make_url(os.environ["CCVC_TEST_POSTGRES_URL"])
-    return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    """The database CI gave the suite; with several workers (pytest -n), one database each beside it."""
+    url = make_url(os.environ["CCVC_TEST_POSTGRES_URL"]).set(drivername="postgresql+asyncpg")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = url.set(database=f"{url.database}_{worker}")
+    return url.render_as_string(hide_password=False)
+
+
+async def _on_server(url: str, statement: str) -> None:
+    """Run `statement` outside any transaction, connected to the server's maintenance database."""
+    server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    engine = create_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 async def _reset_postgres(url: str) -> None:
+    name = make_url(url).database
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        await _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _on_server(url, f'CREATE DATABASE "{name}"')
+        return
     engine = create_engine(url)
     async with engine.begin() as conn:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -60,8 +80,11 @@ def prepare_database(backend: str, directory: Path, *, officials: int = OFFICIAL
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return prepare_database(request.param, tmp_path_factory.mktemp(request.param))
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = prepare_database(request.param, tmp_path_factory.mktemp(request.param))
+    yield url
+    if request.param == "postgres" and os.environ.get("PYTEST_XDIST_WORKER"):
+        asyncio.run(_on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ browser that may reach nothing else runs a query in it."""
 import hashlib
 import os
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx2
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from starlette.applications import Starlette
 
@@ -21,6 +18,7 @@ from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
 from gateway.ide import ASSETS_DIR, CACHE_FOREVER, IDE_ASSETS_PATH
+from tests.live import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a browser that must not phone home on its own (updates, sync, safe browsing lists).
@@ -65,27 +63,10 @@ def server(settings: Settings) -> Iterator[Server]:
     development = settings.model_copy(update={"env": "development", "graphiql": True})
     assert development.graphiql_enabled
     app = create_app(development)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    host, port = listener.getsockname()
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(500):
-            if uvicorn_server.started or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert uvicorn_server.started, "uvicorn did not start"
-        yield Server(url=f"http://{host}:{port}", app=app, settings=development)
-    finally:
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with serving(app) as url:
+        yield Server(url=url, app=app, settings=development)
 
 
-# Function scope: playwright's sync API holds an event loop on this thread while it runs, and the
-# session fixtures use asyncio.run (conftest.prepare_database, for the next back end).
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
