@@ -2,6 +2,7 @@
 turns every failure into one line on stderr that names the problem (a traceback only with --debug)."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,6 +37,10 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
         return int(args.run(settings or load_settings(), args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and nowhere to say it.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (so the interpreter's final flush is silent)
+        return 0
     except Exception as error:
         if args.debug:
             raise

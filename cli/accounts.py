@@ -8,6 +8,7 @@ from cli._common import CommandError, Commands, database, print_json, run
 from db.queries import accounts
 from gateway.auth import Authenticator, load_keys
 from gateway.config import Settings
+from gateway.crypto import has_key_ring
 
 
 async def _accounts(settings: Settings, kinds: frozenset[str]) -> list[dict[str, Any]]:
@@ -31,13 +32,20 @@ def cmd_accounts_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def issue_token(settings: Settings, username: str) -> str:
+async def issue_token(settings: Settings, username: str, *, create_keys: bool = False) -> str:
+    """A token signed with the gateway's keys. Only the demo makes a key here: a token from a key the
+    running gateway does not hold (a mistyped CCVC_KEYS_DIR) would be refused by it."""
     async with database(settings) as engine:
         async with engine.connect() as conn:
             row = await accounts.get_by_username(conn, username)
         if row is None or row.disabled:
             raise CommandError(f"No enabled account named '{username}' (`ccvc accounts list` shows them)")
-        return Authenticator(settings, load_keys(settings), engine).issue(username)
+        if not create_keys and not has_key_ring(settings.keys_dir):
+            raise CommandError(
+                f"No signing keys in '{settings.keys_dir.resolve()}' (CCVC_KEYS_DIR): the gateway makes a development "
+                "key the first time it serves (`make demo`); run this where it runs, or `ccvc keys generate`"
+            )
+        return Authenticator(settings, load_keys(settings, create=create_keys), engine).issue(username)
 
 
 def cmd_token(settings: Settings, args: argparse.Namespace) -> int:

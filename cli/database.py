@@ -3,7 +3,7 @@
 import argparse
 import time
 
-from cli._common import CommandError, Commands, database, run
+from cli._common import CommandError, Commands, database, run, schema_message
 from db import migrate
 from gateway.config import Settings
 from gateway.passwords import hash_password
@@ -17,11 +17,21 @@ def cmd_db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def upgrade(settings: Settings) -> None:
+    before = run(migrate.schema_state(settings.database_url))
+    if before.status in ("unreachable", "unknown"):
+        raise CommandError(schema_message(before, settings.database_url))
     path = migrate.sqlite_file(settings.database_url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.database_url)
-    print(f"Database at {migrate.display(settings.database_url)} is up to date.")
+    where = migrate.display(settings.database_url)
+    match before.status:
+        case "current":
+            print(f"Database at {where} is up to date (schema revision {migrate.head()}).")
+        case "behind":
+            print(f"Upgraded the database at {where} from schema revision {before.revision} to {migrate.head()}.")
+        case _:
+            print(f"Created the schema (revision {migrate.head()}) in the database at {where}.")
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:

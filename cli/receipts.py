@@ -2,6 +2,7 @@
 from files alone (no network, no database)."""
 
 import argparse
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +118,11 @@ def cmd_receipts_verify(settings: Settings, args: argparse.Namespace) -> int:
 def _print_report(report: dict[str, Any]) -> None:
     payload = report["receipt"] or {}
     if payload:
-        print(f"Receipt {payload.get('rid')} (log index {payload.get('log_index')}), issued {payload.get('iat')}")
         print(
-            f"  to {payload.get('sub')} (agency {payload.get('agency')}), basis {', '.join(payload.get('basis', []))}"
+            f"Receipt {payload.get('rid')} (log index {payload.get('log_index')}), issued {_when(payload.get('iat'))}"
         )
+        agency = f" (agency {payload['agency']})" if payload.get("agency") else ""
+        print(f"  to {payload.get('sub')}{agency}, basis {', '.join(payload.get('basis', [])) or 'none cited'}")
         print(f"  {payload.get('officials', {}).get('count')} officials, policy {payload.get('policy_version')}")
         print(f"  signed by key {report['kid']} ({report['key_status']})")
     for name, outcome in report["checked"].items():
@@ -128,6 +130,13 @@ def _print_report(report: dict[str, Any]) -> None:
     for problem in report["problems"]:
         print(f"  problem: {problem}")
     print("VALID" if report["valid"] else "NOT VALID")
+
+
+def _when(iat: Any) -> str:
+    """`iat` as UTC time for a person, the epoch seconds beside it for a machine."""
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        return repr(iat)
+    return f"{datetime.fromtimestamp(iat, UTC).isoformat().replace('+00:00', 'Z')} ({iat})"
 
 
 def cmd_receipts_consistency(settings: Settings, args: argparse.Namespace) -> int:

@@ -72,13 +72,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("`ccvc demo` serves synthetic data for development; use `ccvc serve` in production")
     check_port(args.host, args.port)
     prepare_demo_database(settings)
-    token = run(issue_token(settings, "admin"))
+    token = run(issue_token(settings, "admin", create_keys=True))
     base = f"http://{args.host}:{args.port}"
     print(
         f"""
 CCVC Gateway demo on {base}/  (GraphiQL at {base}/graphql in a browser)
 Every account's password is '{DEMO_PASSWORD}': admin, analyst, hr.BNV, SH00000001, ... (`{program()} accounts list`).
 A token for any account: `{program()} token --account hr.BNV` (in another terminal, in this directory).
+The token below is valid {settings.token_ttl_seconds // 60} minutes.
 
 Try it:
 curl -s {base}/graphql \\

@@ -26,12 +26,16 @@ CODES: Final = {
         ErrorCode("BAD_REQUEST", 400, "not a GraphQL request: the body, its JSON, its media type or method"),
         ErrorCode("PAYLOAD_TOO_LARGE", 413, "the body is larger than CCVC_MAX_BODY_BYTES"),
         ErrorCode("GRAPHQL_PARSE_FAILED", 400, "the document is not GraphQL"),
-        ErrorCode("GRAPHQL_VALIDATION_FAILED", 400, "the document does not fit the schema or a limit (depth, aliases)"),
+        ErrorCode("GRAPHQL_VALIDATION_FAILED", 400, "the document does not fit the schema or a limit (size, depth…)"),
+        ErrorCode("MAX_COST_EXCEEDED", 400, "the request may cost more than one request may (fields, statements)"),
         ErrorCode("BAD_USER_INPUT", 400, "an argument or variable is wrong; the message names it"),
         ErrorCode("NOT_FOUND", 404, "no such thing in your scope (outside it is the same as absent)"),
         ErrorCode("FORBIDDEN", 403, "you may not do this"),
         ErrorCode("FORBIDDEN_FIELD", 200, "a field you may not read on this official, or filter or order by"),
         ErrorCode("INVALID_RECEIPT", 400, "a receipt or proof that does not verify"),
+        ErrorCode(
+            "IDEMPOTENCY_CONFLICT", 409, "the Idempotency-Key belongs to another request, or was answered meanwhile"
+        ),
         ErrorCode("RECEIPT_UNAVAILABLE", 503, "the receipt log could not record the receipt, so no data was sent"),
         ErrorCode("SERVICE_UNAVAILABLE", 503, "a dependency (the database) is down or busy; retry after Retry-After"),
         ErrorCode("INTERNAL", 500, "our fault; the detail is in the server log, never in the answer"),
@@ -67,3 +71,15 @@ class ForbiddenField(DomainError):
     """The caller may read the row but not this field of it (or may not filter or sort by it)."""
 
     code = "FORBIDDEN_FIELD"
+
+
+class CostExceeded(DomainError):
+    """The request's static cost (schema/cost.py) is over a maximum: refused before any statement runs."""
+
+    code = "MAX_COST_EXCEEDED"
+
+
+class Unavailable(DomainError):
+    """The database is down, unreachable, saturated or too slow: answered 503 with Retry-After."""
+
+    code = "SERVICE_UNAVAILABLE"

@@ -11,7 +11,6 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.engine import create_engine
@@ -76,7 +75,7 @@ async def schema_state(url: str) -> SchemaState:
             if not await _has_version_table(conn):
                 return SchemaState("empty")
             revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    except (SQLAlchemyError, OSError) as error:
+    except Exception as error:  # a probe: whatever the driver raises (no such database, refused, ...) is the answer
         return SchemaState("unreachable", detail=_first_line(error))
     finally:
         await engine.dispose()
@@ -87,7 +86,9 @@ async def schema_state(url: str) -> SchemaState:
 
 def _known(revision: str | None) -> bool:
     try:
-        return revision is not None and ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+        return (
+            revision is not None and ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is not None
+        )
     except CommandError:
         return False
 

@@ -3,112 +3,98 @@
 A Scope is a small frozen value: a tuple of grants, each a row predicate plus the fields it opens.
 `policies.authorizer` builds it from the principal; every function in `db.queries` takes it as a
 required keyword argument and applies `official_filter` (which rows) and `grant_mask` (which grants
-matched each row, one bit per grant) in the same statement. Nothing here decides *who* gets which
-grant: that is policy. This module only makes the decision impossible to skip.
+matched each row) in the same statement, and `where_readable` wherever a filter or an order reads a
+field. Nothing here decides *who* gets which grant: that is policy. This module only makes the
+decision impossible to skip.
+
+However many grants an account holds, nothing here fails: the official ids of all its grants form one
+IN list, their top-level units another, their outermost subtrees one subquery on the unit table, long
+ORs are nested so that no expression gets deeper than SQLite allows, and the mask is three short tokens
+(db.mask). There is no limit on the number of grants.
 """
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, reduce
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, false, literal, or_, select, true
+from sqlalchemy import Boolean, ColumnElement, String, and_, case, false, literal_column, not_, or_, select, true
+from sqlalchemy import type_coerce as _as
 from sqlalchemy.sql.expression import FromClause
 
+from db.mask import Case, MaskLayout, Token
 from db.models import Official, Unit, table_of
+from db.predicates import Everyone, Grant, Named, Predicate, Self, Subtree, TopUnits, UnitBound, folded
+
+__all__ = [
+    "NOTHING",
+    "OFFICIAL",
+    "UNIT",
+    "Everyone",
+    "Grant",
+    "Named",
+    "Predicate",
+    "Scope",
+    "Self",
+    "Subtree",
+    "TopUnits",
+    "UnitBound",
+    "grant_mask",
+    "official_filter",
+    "structure_visible",
+    "subtree_filter",
+    "where_readable",
+    "where_unreadable",
+]
 
 OFFICIAL = table_of(Official)
 UNIT = table_of(Unit)
 
 
-@dataclass(frozen=True, slots=True)
-class Everyone:
-    """Every official in the database (national administrator)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TopUnits:
-    """Everyone under these ministries or provinces (the most common scope, an indexed column)."""
-
-    unit_ids: frozenset[int]
-
-
-@dataclass(frozen=True, slots=True)
-class Subtree:
-    """Everyone in a unit and the units below it; `path` is the unit's materialised path."""
-
-    path: str
-
-
-@dataclass(frozen=True, slots=True)
-class Self:
-    """One official's own record."""
-
-    official_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class Named:
-    """Officials named one by one (a written grant for particular people)."""
-
-    official_ids: frozenset[int]
-
-
-Predicate = Everyone | TopUnits | Subtree | Self | Named
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    predicate: Predicate
-    fields: frozenset[str]
-    # Where the right comes from (policy lines, agreements, written grants with their document
-    # numbers; several when lines over the same rows merged): what a receipt cites as legal basis.
-    bases: tuple[str, ...]
-
-
 @dataclass(frozen=True)
 class Scope:
     grants: tuple[Grant, ...]
-    _fields_by_mask: dict[int, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _fields_by_mask: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _everywhere: dict[UnitBound | None, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def fields(self) -> frozenset[str]:
         """Every field some grant opens on some row."""
         return frozenset().union(*(grant.fields for grant in self.grants))
 
-    @cached_property
-    def everywhere(self) -> frozenset[str]:
-        """Fields readable on every row of the scope: the only ones a filter or an ordering may use,
-        since filtering by a field reveals it on the rows where it is not readable. Those of a grant
-        over everyone (it matches every row), and those every grant opens."""
-        if not self.grants:
-            return frozenset()
-        common = frozenset.intersection(*(grant.fields for grant in self.grants))
-        return common.union(*(g.fields for g in self.grants if isinstance(g.predicate, Everyone)))
+    def everywhere_within(self, bound: UnitBound | None) -> frozenset[str]:
+        """Fields readable on every row of the scope inside `bound`: those of a grant matching every
+        such row, and those every grant that may match one of them opens."""
+        cached = self._everywhere.get(bound)
+        if cached is None:
+            live = [(g, c) for g in self.grants if (c := folded(g.predicate, bound)) is not False]
+            common = frozenset.intersection(*(g.fields for g, _ in live)) if live else frozenset()
+            cached = common.union(*(g.fields for g, c in live if c is True))
+            self._everywhere[bound] = cached
+        return cached
 
-    def readable(self, mask: int) -> frozenset[str]:
-        """The fields readable on a row whose matched grants are the bits of `mask`.
+    def fields_within(self, bound: UnitBound | None) -> frozenset[str]:
+        """Fields readable on some row of the scope inside `bound` (as far as the predicates tell)."""
+        return frozenset().union(*(g.fields for g in self.grants if folded(g.predicate, bound) is not False))
+
+    @cached_property
+    def layout(self) -> MaskLayout:
+        return MaskLayout.of(self.grants)
+
+    def readable(self, mask: str) -> frozenset[str]:
+        """The fields readable on a row whose grant mask is `mask` (see db.mask).
 
         Cached per mask: a page of rows has only a handful of distinct masks.
         """
         cached = self._fields_by_mask.get(mask)
         if cached is None:
-            cached = frozenset().union(*(g.fields for bit, g in enumerate(self.grants) if mask & (1 << bit)))
-            self._fields_by_mask[mask] = cached
+            cached = self._fields_by_mask[mask] = self.layout.readable(mask)
         return cached
+
+    def bases(self, mask: str, official_id: int, top_unit_id: int) -> frozenset[str]:
+        """The legal bases of exactly the grants that matched this row (what a receipt cites)."""
+        return self.layout.bases(mask, official_id, top_unit_id)
 
 
 NOTHING = Scope(grants=())
-# One bit per grant in a 64-bit mask (BIGINT on PostgreSQL, INTEGER on SQLite), sign bit unused.
-MAX_GRANTS = 63
-
-
-@dataclass(frozen=True, slots=True)
-class UnitBound:
-    """The query is already confined to this unit's subtree (a unit filter): grant predicates that are
-    then always true or always false are folded before they reach SQL, so the planner does not AND a
-    scan of the whole ministry into a scan of one department."""
-
-    path: str
-    top_unit_id: int
 
 
 def _subtree_unit_ids(path: str) -> ColumnElement[bool]:
@@ -132,35 +118,67 @@ def subtree_filter(
     return top if path.count("/") == 2 else and_(top, inside)
 
 
-def _folded(predicate: Predicate, bound: UnitBound | None) -> bool | None:
-    """True or False when the predicate is constant over the bound's subtree; None otherwise."""
-    match predicate:
-        case Everyone():
-            return True
-        case TopUnits(unit_ids) if bound is not None:
-            return bound.top_unit_id in unit_ids
-        case Subtree(path) if bound is not None:
-            if bound.path.startswith(path):
-                return True
-            return None if path.startswith(bound.path) else False
-    return None
+def _ids_in(official: FromClause, ids: frozenset[int]) -> ColumnElement[bool]:
+    # Written inline, not as one bound parameter each: an account may hold grants over more officials
+    # than a statement may carry parameters (32,767 with asyncpg). They are integers, so formatting them
+    # is safe (and far cheaper than rendering tens of thousands of literal binds).
+    listed = ", ".join(str(int(i)) for i in sorted(ids))
+    return official.c.id.op("IN", is_comparison=True)(literal_column(f"({listed})"))
 
 
-def _predicate_sql(predicate: Predicate, official: FromClause, bound: UnitBound | None = None) -> ColumnElement[bool]:
-    constant = _folded(predicate, bound)
-    if constant is not None:
-        return true() if constant else false()
-    match predicate:
-        case Everyone():
-            return true()
-        case TopUnits(unit_ids):
-            return official.c.top_unit_id.in_(sorted(unit_ids)) if unit_ids else false()
-        case Subtree(path):
-            return subtree_filter(path, official)
-        case Self(official_id):
-            return official.c.id == official_id
-        case Named(official_ids):
-            return official.c.id.in_(sorted(official_ids)) if official_ids else false()
+def _any(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """OR of the clauses as a balanced tree of parenthesised groups: SQLite refuses an expression more
+    than 1,000 deep, which a flat chain of a thousand ORs is (one per subtree an account was granted)."""
+    if len(clauses) <= 32:
+        return or_(false(), *clauses)
+    half = len(clauses) // 2
+    # type_coerce keeps each half a group of its own; or_ would flatten plain nested ORs into one chain.
+    return or_(_as(_any(clauses[:half]), Boolean).self_group(), _as(_any(clauses[half:]), Boolean).self_group())
+
+
+def outermost(paths: set[str]) -> list[str]:
+    """The paths not inside another of them: the rest add no row. Sorted, a subtree's paths follow its own."""
+    kept: list[str] = []
+    for path in sorted(paths):
+        if not kept or not path.startswith(kept[-1]):
+            kept.append(path)
+    return kept
+
+
+def _union(grants: list[Grant], official: FromClause, bound: UnitBound | None) -> ColumnElement[bool]:
+    """Rows some of `grants` matches, as one IN list of ids, one of top-level units and one subquery for
+    the outermost subtrees; with `bound`, only rows of that subtree are asked about."""
+    ids: set[int] = set()
+    tops: set[int] = set()
+    paths: set[str] = set()
+    for grant in grants:
+        constant = folded(grant.predicate, bound)
+        if constant is not None:
+            if constant:
+                return true()
+            continue
+        match grant.predicate:
+            case Self(official_id):
+                ids.add(official_id)
+            case Named(official_ids):
+                ids |= official_ids
+            case TopUnits(unit_ids):
+                tops |= unit_ids
+            case Subtree(path):
+                paths.add(path)
+    parts = [_ids_in(official, frozenset(ids))] if ids else []
+    if tops:
+        parts.append(official.c.top_unit_id.in_(sorted(tops)))
+    if paths:
+        parts.append(_in_subtrees(outermost(paths), official))
+    return _any(parts)
+
+
+def _in_subtrees(paths: list[str], official: FromClause) -> ColumnElement[bool]:
+    """Officials under any of the (disjoint) paths: one subquery on the unit table, however many."""
+    if len(paths) == 1:
+        return subtree_filter(paths[0], official)
+    return official.c.unit_id.in_(select(UNIT.c.id).where(_any([_subtree_unit_ids(p) for p in paths])))
 
 
 def official_filter(
@@ -168,31 +186,77 @@ def official_filter(
 ) -> ColumnElement[bool]:
     """Rows of `official` that some grant of the scope matches; no grant means no row. With `bound`,
     only rows of that subtree are asked about (the caller filters by it too)."""
-    folded = [_folded(g.predicate, bound) for g in scope.grants]
-    if any(constant is True for constant in folded):
-        return true()
-    return or_(
-        false(),
-        *(_predicate_sql(g.predicate, official) for g, c in zip(scope.grants, folded, strict=True) if c is None),
-    )
+    return _union(list(scope.grants), official, bound)
 
 
-def _bit(predicate: Predicate, bit: int, official: FromClause, bound: UnitBound | None) -> ColumnElement[int]:
-    constant = _folded(predicate, bound)
-    if constant is not None:
-        return literal(1 << bit if constant else 0, BigInteger)
-    return case((_predicate_sql(predicate, official), literal(1 << bit, BigInteger)), else_=literal(0, BigInteger))
+def where_readable(
+    scope: Scope, name: str, official: FromClause = OFFICIAL, bound: UnitBound | None = None
+) -> ColumnElement[bool] | None:
+    """Rows of the scope on which field `name` is readable: those a grant opening it matches. None when
+    that is every row of the scope (inside `bound`), so that a statement filtering or ordering by a field
+    readable everywhere is exactly the statement it was (and keeps its index)."""
+    if name in scope.everywhere_within(bound):
+        return None
+    return _union([g for g in scope.grants if name in g.fields], official, bound)
 
 
-def grant_mask(scope: Scope, official: FromClause = OFFICIAL, bound: UnitBound | None = None) -> ColumnElement[int]:
-    """Bit i set when grant i matches the row; computed in the same statement as the row."""
-    if len(scope.grants) == 1:
-        return literal(1, BigInteger)
-    terms = [_bit(g.predicate, bit, official, bound) for bit, g in enumerate(scope.grants)]
-    total = terms[0] if terms else literal(0, BigInteger)
-    for term in terms[1:]:
-        total = total + term
-    return total
+def where_unreadable(
+    scope: Scope, name: str, official: FromClause = OFFICIAL, bound: UnitBound | None = None
+) -> ColumnElement[bool]:
+    """Rows of the scope on which field `name` is not readable: matched by a grant that does not open
+    it, and by none that does."""
+    opening = [g for g in scope.grants if name in g.fields]
+    others = [g for g in scope.grants if name not in g.fields]
+    return and_(_union(others, official, bound), not_(_union(opening, official, bound)))
+
+
+def _text(value: str) -> ColumnElement[str]:
+    # Mask tokens are digits and dots only, so they are written as SQL literals.
+    return literal_column(f"'{value}'", String)
+
+
+# Past this many subtrees, the mask looks up the row's unit path once and compares it with each, instead
+# of one subquery per subtree (which is the cheaper plan for the few a manager or a grantee usually has).
+_SUBTREES_BY_LOOKUP = 4
+
+
+def _deepest_subtree_sql(token: Case, official: FromClause) -> ColumnElement[str]:
+    whens = [(_subtree_unit_ids(p.path), _text(value)) for p, value in token.whens if isinstance(p, Subtree)]
+    deepest = case(*whens, else_=_text(token.otherwise))
+    return select(deepest).where(UNIT.c.id == official.c.unit_id).scalar_subquery()
+
+
+def _token_sql(token: Token, official: FromClause) -> ColumnElement[str] | str:
+    if isinstance(token, str):
+        return token
+    if len(token.whens) > _SUBTREES_BY_LOOKUP and all(isinstance(p, Subtree) for p, _ in token.whens):
+        return _deepest_subtree_sql(token, official)
+    whens: list[tuple[ColumnElement[bool], ColumnElement[str]]] = []
+    for test, value in token.whens:
+        match test:
+            case Named(official_ids):
+                whens.append((_ids_in(official, official_ids), _text(value)))
+            case TopUnits(unit_ids):
+                whens.append((official.c.top_unit_id.in_(sorted(unit_ids)), _text(value)))
+            case Subtree(path):
+                whens.append((subtree_filter(path, official), _text(value)))
+            case _:
+                raise TypeError(f"A mask token cannot test {test!r}")
+    return case(*whens, else_=_text(token.otherwise))
+
+
+def grant_mask(scope: Scope, official: FromClause = OFFICIAL, bound: UnitBound | None = None) -> ColumnElement[str]:
+    """Which grants matched the row, as the layout's tokens (db.mask); computed in the same statement
+    as the row. Constant tokens are joined in Python, so a one-grant scope's mask is one literal."""
+    pieces: list[ColumnElement[str] | str] = []
+    for token in scope.layout.tokens(bound):
+        piece = _token_sql(token, official)
+        if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+    sql = [_text(p) if isinstance(p, str) else p for p in pieces]
+    return reduce(lambda left, right: left.concat(right), sql)
 
 
 def structure_visible(scope: Scope) -> ColumnElement[bool]:

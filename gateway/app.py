@@ -9,16 +9,18 @@ import orjson
 import strawberry
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from db.engine import create_engine
+from db.engine import Limits, create_engine, unavailable
 from db.errors import DomainError
 from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, PasswordGrantRefused, load_keys
 from gateway.config import Settings, get_settings
+from gateway.errors import json_error, unavailable_response
 from gateway.evidence import export_routes, log_routes
-from gateway.graphql import GraphQLView, json_error, read_capped_body
+from gateway.graphql import GraphQLView, read_capped_body
 from gateway.ide import ide_routes
 from gateway.receipt_log import ReceiptLog
 from gateway.receipts import Receipts
@@ -39,13 +41,24 @@ def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> stra
         max_depth=settings.max_query_depth,
         max_aliases=settings.max_aliases,
         max_tokens=settings.max_query_tokens,
+        max_fields=settings.max_query_fields,
+        max_cost=settings.max_query_cost,
+        max_statements=settings.max_query_statements,
         extensions=[TimePhases] if settings.server_timing_enabled else [],
     )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        limits=Limits(
+            connect_seconds=settings.db_connect_timeout_seconds,
+            pool_seconds=settings.db_pool_timeout_seconds,
+            statement_seconds=settings.db_statement_timeout_seconds,
+        ),
+    )
     keys = load_keys(settings)
     if settings.env == "production" and settings.server_timing_enabled:
         log.warning("CCVC_SERVER_TIMING is on in production: every response tells its caller its timings")
@@ -65,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_body_bytes=settings.max_body_bytes,
         graphiql=settings.graphiql_enabled,
         server_timing=settings.server_timing_enabled,
+        retry_after=settings.retry_after_seconds,
     )
 
     async def healthz(_: Request) -> Response:
@@ -74,9 +88,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("Database is not answering")
-            return json_error("Database is not answering", "SERVICE_UNAVAILABLE")
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            log.warning("Not ready: the database is not answering (%s)", type(error).__name__)
+            return unavailable_response(settings.retry_after_seconds)
         return JSONResponse({"status": "ready"})
 
     async def jwks(_: Request) -> Response:
@@ -87,6 +103,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return await _token_endpoint(request, authenticator, settings)
 
     async def unexpected(_: Request, error: Exception) -> Response:
+        if unavailable(error):
+            log.warning("Answered 503: the database is unavailable (%s)", type(error).__name__)
+            return unavailable_response(settings.retry_after_seconds)
+        if isinstance(error, DomainError):  # bad input found on the way to the database (a NUL, say)
+            return json_error(error.message, error.code)
         log.error("Unhandled error", exc_info=error)
         return json_error("Internal error", "INTERNAL")
 
@@ -107,7 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *(ide_routes() if settings.graphiql_enabled else []),
             *site_routes(settings, authenticator, sdl=lambda: schema_text),
         ],
-        exception_handlers={Exception: unexpected},
+        exception_handlers={Exception: unexpected, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -118,6 +139,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.receipt_log = receipt_log
     app.state.receipts = receipts
     return app
+
+
+async def _http_error(_: Request, error: Exception) -> Response:
+    """Starlette's own answers (no such path, wrong method) in the API's error shape, not plain text."""
+    assert isinstance(error, HTTPException)
+    code = "NOT_FOUND" if error.status_code == 404 else "BAD_REQUEST"
+    return json_error(error.detail, code, error.status_code, headers=dict(error.headers or {}))
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:

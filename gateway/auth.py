@@ -41,11 +41,11 @@ def principal_from_account(row: Row[Any]) -> Principal:
     )
 
 
-def load_keys(settings: Settings) -> KeyRing:
-    """The signing keys; outside production a development key is made when there is none, and
-    production refuses any key that was."""
+def load_keys(settings: Settings, *, create: bool = True) -> KeyRing:
+    """The signing keys. A gateway serving outside production makes a development key when there is
+    none (`create`); production refuses any key that was made so."""
     keys = KeyRing.load(
-        settings.keys_dir, create=settings.env != "production", max_token_bytes=settings.max_token_bytes
+        settings.keys_dir, create=create and settings.env != "production", max_token_bytes=settings.max_token_bytes
     )
     if settings.env == "production":
         keys.refuse_development_keys()
@@ -69,8 +69,10 @@ class Authenticator:
         if not header:
             raise Unauthenticated("Missing `Authorization: Bearer <token>` header")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if scheme.lower() != "bearer":
             raise Unauthenticated("Authorization must use the Bearer scheme")
+        if not token.strip():
+            raise Unauthenticated("The bearer token is empty (did the command that made it fail?)")
         self.keys.refresh()  # a rotation made by `ccvc keys rotate` bites within a second
         claims = self.keys.verify_token(
             token.strip(),

@@ -4,8 +4,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class Settings(BaseSettings):
@@ -24,11 +26,24 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=5000, ge=100)
     max_aliases: int = Field(default=50, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
+    # How long a request waits on the database before the gateway answers 503 SERVICE_UNAVAILABLE with
+    # Retry-After instead of hanging: to connect, for a pooled connection, for one statement.
+    db_connect_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    db_statement_timeout_seconds: float = Field(default=15.0, gt=0, le=3600)
+    retry_after_seconds: int = Field(default=5, ge=1, le=3600)
     # How long a looked-up account is trusted before it is read again (disabling takes this long).
     account_cache_seconds: float = Field(default=5.0, ge=0)
     graphiql: bool | None = None
     # A Server-Timing header on GraphQL responses (phases and SQL statements); default: development only.
     server_timing: bool | None = None
+    # What one request may ask (README: "Limits on what one request may ask"; schema/limits.py). Before
+    # validation: the fields of the document once its fragments are written out in place. Before
+    # execution: its static cost (fields of the answer and rows of an export) and the SQL statements it
+    # may run; over either, MAX_COST_EXCEEDED, and nothing runs.
+    max_query_fields: int = Field(default=2_000, ge=100)
+    max_query_cost: int = Field(default=60_000, ge=1_000)
+    max_query_statements: int = Field(default=100, ge=10)
 
     @property
     def development(self) -> bool:
@@ -41,6 +56,21 @@ class Settings(BaseSettings):
     @property
     def server_timing_enabled(self) -> bool:
         return self.development if self.server_timing is None else self.server_timing
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str) -> str:
+        examples = "sqlite+aiosqlite:///./var/ccvc.db or postgresql+asyncpg://user@host:5432/ccvc"
+        try:
+            driver = make_url(url).drivername
+        except ArgumentError:
+            raise ValueError(f"not a database URL; write {examples}") from None
+        if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            backend = "sqlite" if driver.startswith("sqlite") else "postgresql"
+            raise ValueError(
+                f"the gateway needs the {backend}+{'aiosqlite' if backend == 'sqlite' else 'asyncpg'} driver; write {examples}"
+            )
+        return url
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

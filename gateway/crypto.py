@@ -143,6 +143,8 @@ class KeyRing:
 
     @classmethod
     def load(cls, keys_dir: Path, *, create: bool, max_token_bytes: int = 4096) -> "KeyRing":
+        if keys_dir.exists() and not keys_dir.is_dir():
+            raise KeyConfigurationError(f"CCVC_KEYS_DIR '{keys_dir}' is a file, not a directory of keys")
         if not has_key_ring(keys_dir):
             if not create:
                 raise KeyConfigurationError(f"No signing keys in '{keys_dir}': run `ccvc keys generate` first")
@@ -199,7 +201,11 @@ class KeyRing:
             raise InvalidToken("Token is signed by an unknown key")
         if key.retired_before(time.time() - ttl_seconds - _CLOCK_SKEW_SECONDS):
             raise InvalidToken("Token is signed by a retired key")
-        return _decode(token, key._public, "Token", audience=audience, issuer=issuer, required=_REQUIRED_CLAIMS)
+        claims = _decode(token, key._public, "Token", audience=audience, issuer=issuer, required=_REQUIRED_CLAIMS)
+        # Our own key signed it, but a token minted with a future `iat` or a lifetime past the one we
+        # issue (a key that leaked, a tool misused) must not outlive what the settings allow.
+        _check_times(claims, "Token", max_lifetime_seconds=ttl_seconds)
+        return claims
 
     def sign_compact(self, payload: bytes, *, typ: str) -> str:
         """A JWS (compact, ES256, header `kid` and `typ`) over exactly these payload bytes."""
@@ -295,6 +301,19 @@ def _decode(
     except (TypeError, ValueError, OverflowError):
         raise InvalidToken(f"{what} claims are malformed") from None
     return claims
+
+
+def _check_times(claims: Mapping[str, Any], what: str, *, max_lifetime_seconds: int) -> None:
+    """`exp`, `iat` (and `nbf` when present) are numbers, `iat` is not in the future, and the token
+    lives at most `max_lifetime_seconds`. jose accepts numeric strings and booleans for these claims,
+    and checks none of the other two rules."""
+    times = [claims[name] for name in ("exp", "iat", "nbf") if name in claims]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in times):
+        raise InvalidToken(f"{what} `exp`, `iat` and `nbf` must be numbers")
+    if claims["iat"] > time.time() + _CLOCK_SKEW_SECONDS:
+        raise InvalidToken(f"{what} is issued in the future (`iat`)")
+    if claims["exp"] - claims["iat"] > max_lifetime_seconds:
+        raise InvalidToken(f"{what} lives longer than {max_lifetime_seconds} s (`exp` - `iat`)")
 
 
 def _new_key_file(keys_dir: Path) -> str:
@@ -449,10 +468,17 @@ def unverified_subject(token: str, *, max_token_bytes: int) -> str:
     return subject
 
 
+# How far apart the clocks of two gateway replicas may be: one that runs behind accepts an assertion
+# for that much longer than the replica that recorded its jti.
+_REPLICA_CLOCK_MARGIN_SECONDS: Final = 60
+
+
 def assertion_replay_deadline(claims: Mapping[str, Any]) -> int:
-    """Until when (epoch seconds) a verified assertion's jti must be remembered: the last moment the
-    assertion could still verify, its `exp` plus the clock-skew leeway."""
-    return int(claims["exp"]) + _CLOCK_SKEW_SECONDS
+    """Until when (epoch seconds) a verified assertion's jti must be remembered: past the last moment
+    any replica's clock could still accept it. jose accepts while int(exp) >= floor(now) - leeway, that
+    is until int(exp) + leeway + 1 on the recording replica's own clock (a fractional `exp` and a
+    fractional clock once left a second in which a forgotten jti could be replayed)."""
+    return int(claims["exp"]) + _CLOCK_SKEW_SECONDS + 1 + _REPLICA_CLOCK_MARGIN_SECONDS
 
 
 def verify_client_assertion(
@@ -497,14 +523,7 @@ def _check_assertion_claims(claims: Mapping[str, Any], *, client_id: str, max_li
     if claims["sub"] != client_id:
         raise InvalidToken("Client assertion `sub` must equal its `iss` (the client_id)")
     jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI_LENGTH:
+    if not isinstance(jti, str) or not jti or len(jti) > _MAX_JTI_LENGTH or "\x00" in jti:
         raise InvalidToken(f"Client assertion `jti` must be a non-empty string of at most {_MAX_JTI_LENGTH} characters")
-    issued, expires = claims["iat"], claims["exp"]
-    # jose accepts numeric strings ("123") and booleans for exp/iat; arithmetic below needs numbers.
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (issued, expires)):
-        raise InvalidToken("Client assertion `iat` and `exp` must be numbers")
     # An assertion minted for the future could be replayed long after its jti was forgotten.
-    if issued > time.time() + _CLOCK_SKEW_SECONDS:
-        raise InvalidToken("Client assertion is issued in the future (`iat`)")
-    if expires - issued > max_lifetime_seconds:
-        raise InvalidToken(f"Client assertion lives longer than {max_lifetime_seconds} s (`exp` - `iat`)")
+    _check_times(claims, "Client assertion", max_lifetime_seconds=max_lifetime_seconds)

@@ -1,12 +1,10 @@
 """HTTP endpoints for the evidence: the receipt log (tree heads, inclusion and consistency proofs, open
 to anyone: they reveal hashes only) and exported files (their requester only, until they expire)."""
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,11 +13,9 @@ from starlette.routing import Route
 from db.errors import BadInput, DomainError, NotFound
 from db.queries import exports
 from gateway.auth import Authenticator
-from gateway.graphql import json_error
+from gateway.errors import json_error
 from gateway.receipt_log import ReceiptLog
 from resolvers.exports import FORMATS
-
-log = logging.getLogger("ccvc.evidence")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -43,9 +39,7 @@ def _answering(handler: Handler) -> Handler:
             return await handler(request)
         except DomainError as error:
             return json_error(error.message, error.code)
-        except SQLAlchemyError:
-            log.exception("The receipt log could not be read")
-            return json_error("The receipt log is unavailable; try again", "SERVICE_UNAVAILABLE")
+        # A database that is down reaches the application's handler: 503 with Retry-After.
 
     return guarded
 

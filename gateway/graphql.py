@@ -16,20 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from db.errors import CODES, BadInput, DomainError
+from db.engine import unavailable
+from db.errors import BadInput, DomainError, Unavailable
 from gateway.auth import Authenticator
 from gateway.canonical import canonical_sha256
+from gateway.errors import json_error, unavailable_response
 from gateway.ide import ide_html
 from gateway.receipt_log import ReceiptUnavailable
 from gateway.receipts import Receipts
 from gateway.timing import HEADER as TIMING_HEADER
 from gateway.timing import phase, timing
+from gateway.writes import idempotency_key, replay, settle
 from policies.written import Scopes
 from resolvers.context import RequestContext
 from resolvers.receipts import draft_for
+from resolvers.transaction import Transaction
 
 log = logging.getLogger("ccvc.graphql")
 
@@ -78,16 +82,6 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
-def error_body(message: str, code: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-
-
-def json_error(message: str, code: str, status: int | None = None) -> Response:
-    """A whole request's failure: its status is the code's own (db.errors.CODES) unless given."""
-    status = CODES[code].status if status is None else status
-    return Response(error_body(message, code), status_code=status, media_type="application/json")
-
-
 def _format(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, DomainError):
@@ -126,6 +120,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         max_body_bytes: int,
         graphiql: bool,
         server_timing: bool = False,
+        retry_after: int = 5,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
         self.authenticator = authenticator
@@ -134,9 +129,24 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.receipts = receipts
         self.max_body_bytes = max_body_bytes
         self.server_timing = server_timing
+        self.retry_after = retry_after
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide_html())  # strawberry's page, its assets served by us (gateway/ide.py)
+
+    async def execute_single(  # noqa: PLR0917 (strawberry's signature)
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        context.operation_named = request_data.operation_name is not None
+        if request.state.ccvc_receipt:
+            _check_receipt_variables(request_data.variables)  # before anything runs, not after a write
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
 
     def encode_json(self, data: object) -> bytes:
         with phase("serialize"):
@@ -153,7 +163,16 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return parsed
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        response: GraphQLHTTPResponse = {"data": result.data}
+        if any(error.original_error is not None and unavailable(error.original_error) for error in result.errors or ()):
+            # Part of the answer is missing because the database failed: a 503 to retry, not a
+            # response that looks complete but for an INTERNAL error.
+            raise Unavailable("The database failed while answering")
+        context: RequestContext | None = getattr(request.state, "ccvc_context", None)
+        request.state.ccvc_failed = bool(result.errors)
+        data = result.data
+        if result.errors and context is not None and context.transaction is not None and context.transaction.open:
+            data = None  # the writes are rolled back: no field may look done (and no receipt is made)
+        response: GraphQLHTTPResponse = {"data": data}
         if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE and is_request_error(result):
             request.state.ccvc_status = 400
             del response["data"]
@@ -162,35 +181,26 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 response["errors"] = [_format(error) for error in result.errors]
         if result.extensions:
             response["extensions"] = result.extensions
-        context: RequestContext | None = getattr(request.state, "ccvc_context", None)
-        if context is not None and result.data is not None and _wants_receipt(request, context):
-            receipt = await self._receipt(context, result.data)
+        if context is not None and data is not None and request.state.ccvc_receipt:
+            receipt = await self._receipt(context, data)
             response["extensions"] = {**(response.get("extensions") or {}), **receipt}
         return response
 
     async def _receipt(self, context: RequestContext, data: dict[str, Any]) -> dict[str, str]:
         if context.operation is None:  # data without an executed operation: cannot happen, never unsigned
             raise ReceiptUnavailable("The request's operation was not recorded; no receipt can be made")
-        try:
-            with phase("canonical"):
-                digest = canonical_sha256(data)
-            draft = draft_for(
-                context.principal,
-                context.scope,
-                context.exposed,
-                context.operation,
-                kind="response",
-                data_sha256=digest,
-            )
-            payload = self.receipts.payload(draft)
-        except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
-            # A receipt hashes the variables as RFC 8785 JSON, which has no NaN, no infinities, no
-            # integers beyond 2**53 and no lone surrogates; without a receipt, no data may leave.
-            raise BadInput(
-                "Variables must be I-JSON (RFC 7493) for a receipt: no NaN, Infinity, huge integers or lone surrogates"
-            ) from None
+        with phase("canonical"):
+            digest = canonical_sha256(data)
+        draft = draft_for(
+            context.principal, context.scope, context.exposed, context.operation, kind="response", data_sha256=digest
+        )
+        payload = self.receipts.payload(draft)
+        transaction = context.transaction
         with phase("receipt"):
-            issued = await self.receipts.append(payload, draft)
+            # A request that wrote logs its receipt in the same transaction as its writes; a read joins
+            # a group-committed batch.
+            conn = await transaction.connection() if transaction is not None and transaction.open else None
+            issued = await self.receipts.append(payload, draft, conn=conn)
         return {"receipt": issued.receipt, "receiptId": issued.rid}
 
     async def endpoint(self, request: Request) -> Response:
@@ -202,6 +212,15 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return response
 
     async def _respond(self, request: Request) -> Response:
+        try:
+            return await self._answer(request)
+        except Exception as error:
+            if unavailable(error):
+                log.warning("Answered 503: the database is unavailable (%s)", type(error).__name__)
+                return unavailable_response(self.retry_after)
+            raise
+
+    async def _answer(self, request: Request) -> Response:
         if request.method == "GET" and "query" not in request.query_params and self.graphql_ide:
             return await self.render_graphql_ide(request)
         try:
@@ -216,20 +235,34 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 scope = await self.scopes.for_principal(principal)
         except DomainError as error:
             return json_error(error.message, error.code, 403)
+        transaction = Transaction(self.engine)
         context = RequestContext(
-            principal=principal, engine=self.engine, scope=scope, scopes=self.scopes, receipts=self.receipts
+            principal=principal,
+            engine=self.engine,
+            scope=scope,
+            scopes=self.scopes,
+            receipts=self.receipts,
+            transaction=transaction,
         )
         request.state.ccvc_context = context  # for process_result, which strawberry gives only the request
+        request.state.ccvc_receipt = _wants_receipt(request, context)
         try:
-            return await self.run(request, context=context)
+            key, body = idempotency_key(request), await request.body()
+            if key is not None and (kept := await replay(self.engine, principal, key, body)) is not None:
+                return kept
+            response = await self.run(request, context=context)
+            failed = getattr(request.state, "ccvc_failed", False)
+            return await settle(transaction, response, failed=failed, principal=principal, key=key, body=body)
         except ReceiptUnavailable as error:
             return json_error(error.message, error.code)
-        except BadInput as error:  # only the receipt step raises out of `run`; resolvers' errors are answers
+        except BadInput as error:  # a request refused before it runs; resolvers' errors are answers
             return json_error(error.message, error.code, 400)
         except HTTPException as error:
             return json_error(error.reason, "BAD_REQUEST", error.status_code)
         except UnicodeDecodeError:
             return json_error("Request body is not valid UTF-8", "BAD_REQUEST")
+        finally:
+            await transaction.close()  # whatever was not committed is rolled back
 
 
 def _as_negotiated(request: Request, response: Response) -> Response:
@@ -240,6 +273,18 @@ def _as_negotiated(request: Request, response: Response) -> Response:
         response.headers["content-type"] = GRAPHQL_RESPONSE
     response.status_code = getattr(request.state, "ccvc_status", response.status_code)
     return response
+
+
+def _check_receipt_variables(variables: dict[str, Any] | None) -> None:
+    """A receipt hashes the variables as RFC 8785 JSON, which has no NaN, no infinities, no integers
+    beyond 2**53 and no lone surrogates; without a receipt no data may leave, so such a request is
+    refused before it runs (not after a mutation has written)."""
+    try:
+        canonical_sha256(variables or {})
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError, ValueError):
+        raise BadInput(
+            "Variables must be I-JSON (RFC 7493) for a receipt: no NaN, Infinity, huge integers or lone surrogates"
+        ) from None
 
 
 def _wants_receipt(request: Request, context: RequestContext) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import work as db_work
 from db.errors import BadInput, DomainError, NotFound
@@ -91,30 +91,44 @@ class ReceiptLog:
                 if not item.done.done():
                     item.done.set_result(receipt)
 
+    async def append_in(self, conn: AsyncConnection, payload: dict[str, Any], *, account_id: int) -> IssuedReceipt:
+        """Number, sign and store one receipt inside the caller's transaction: it is in the log exactly
+        when the caller's writes are (a mutation's effects and the receipt of its answer). The head
+        row stays locked until that transaction ends, so other appends wait for it."""
+        try:
+            [issued] = await self._write_in(conn, [(payload, account_id)])
+        except Exception as error:
+            log.exception("Could not append a receipt to the log inside its request's transaction")
+            raise ReceiptUnavailable("The receipt log is unavailable; nothing was done, try again") from error
+        return issued
+
     async def _write(self, batch: list[_Pending]) -> list[IssuedReceipt]:
-        now = datetime.now(UTC)
         async with self.engine.begin() as conn:
-            first = await receipts.reserve(conn, count=len(batch))
-            version = await versions.get(conn)
-            issued, rows = [], []
-            for offset, item in enumerate(batch):
-                payload = item.payload | {
-                    "log_index": first + offset,
-                    "data_version": {"period": version.period, "version": version.version},
+            return await self._write_in(conn, [(item.payload, item.account_id) for item in batch])
+
+    async def _write_in(self, conn: AsyncConnection, batch: list[tuple[dict[str, Any], int]]) -> list[IssuedReceipt]:
+        now = datetime.now(UTC)
+        first = await receipts.reserve(conn, count=len(batch))
+        version = await versions.get(conn)
+        issued, rows = [], []
+        for offset, (payload, account_id) in enumerate(batch):
+            payload = payload | {
+                "log_index": first + offset,
+                "data_version": {"period": version.period, "version": version.version},
+            }
+            token = self.keys.sign_compact(canonical_json(payload), typ=RECEIPT_TYP)
+            issued.append(IssuedReceipt(rid=payload["rid"], receipt=token, log_index=first + offset))
+            rows.append(
+                {
+                    "leaf_index": first + offset,
+                    "rid": payload["rid"],
+                    "receipt": token,
+                    "leaf_hash": merkle.leaf_hash(token.encode()),
+                    "account_id": account_id,
+                    "created_at": now,
                 }
-                token = self.keys.sign_compact(canonical_json(payload), typ=RECEIPT_TYP)
-                issued.append(IssuedReceipt(rid=payload["rid"], receipt=token, log_index=first + offset))
-                rows.append(
-                    {
-                        "leaf_index": first + offset,
-                        "rid": payload["rid"],
-                        "receipt": token,
-                        "leaf_hash": merkle.leaf_hash(token.encode()),
-                        "account_id": item.account_id,
-                        "created_at": now,
-                    }
-                )
-            await receipts.insert_entries(conn, rows)
+            )
+        await receipts.insert_entries(conn, rows)
         return issued
 
     async def size(self) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.queries import receipts as receipt_rows
 from gateway import merkle
@@ -65,10 +65,14 @@ class Receipts:
             payload["export"] = draft.export
         return payload
 
-    async def issue(self, draft: ReceiptDraft) -> IssuedReceipt:
-        return await self.append(self.payload(draft), draft)
+    async def issue(self, draft: ReceiptDraft, *, conn: AsyncConnection | None = None) -> IssuedReceipt:
+        return await self.append(self.payload(draft), draft, conn=conn)
 
-    async def append(self, payload: dict[str, Any], draft: ReceiptDraft) -> IssuedReceipt:
+    async def append(
+        self, payload: dict[str, Any], draft: ReceiptDraft, *, conn: AsyncConnection | None = None
+    ) -> IssuedReceipt:
+        if conn is not None:
+            return await self.log.append_in(conn, payload, account_id=draft.principal.account_id)
         return await self.log.append(payload, account_id=draft.principal.account_id)
 
     async def verify(self, receipt: str, data: Any | None) -> ReceiptCheck:

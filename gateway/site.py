@@ -13,7 +13,7 @@ from starlette.routing import Route
 from db.errors import DomainError
 from gateway.auth import JWT_BEARER_ASSERTION, Authenticator
 from gateway.config import Settings
-from gateway.graphql import json_error
+from gateway.errors import json_error
 
 # Served from the source tree when it is there (a checkout, the image); a bare wheel has no docs/.
 DOCS: Final = Path(__file__).resolve().parent.parent / "docs"

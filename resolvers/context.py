@@ -1,6 +1,6 @@
 """What every resolver gets: who is asking, their scope, the database, and this request's loaders."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -11,6 +11,7 @@ from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.loaders import Loaders
 from resolvers.receipts import Exposure, Operation, ReceiptService
+from resolvers.transaction import Transaction
 
 
 @dataclass
@@ -27,7 +28,12 @@ class RequestContext:
     # Filled while the request runs, for its receipt: the operation as received, and the officials
     # whose data the response carries.
     operation: Operation | None = None
+    # Whether the request named its operation (`operationName`): a document of several needs it.
+    operation_named: bool = False
     exposed: Exposure = field(default_factory=Exposure)
+    # The gateway gives each request one write transaction, which it commits after the whole answer
+    # (resolvers.transaction); without one (the CLI), each write commits on its own.
+    transaction: Transaction | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,3 +43,19 @@ class RequestContext:
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to write through: the request's transaction, or a transaction of its own."""
+        if self.transaction is not None:
+            yield await self.transaction.connection()
+            return
+        async with self.engine.begin() as conn:
+            yield conn
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this request's writes are committed (at once when they already are)."""
+        if self.transaction is not None and self.transaction.open:
+            self.transaction.after_commit(action)
+        else:
+            action()

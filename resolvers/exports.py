@@ -1,9 +1,15 @@
 """`exportOfficials`: officials in the caller's scope as a CSV or JSON Lines file, with a receipt over the
 file's exact bytes; the file waits for its requester at GET /exports/{id} until it expires.
 
-The first column is always the official's `id`. The others are fields readable on every official of the caller's scope (`Scope.everywhere`), the same rule
-as filtering: a column readable on some rows only would leave blanks that nobody could tell from
-missing data. Code fields export the code and its label; unit and position export code and name.
+The first column is always the official's `id`. The others are the fields asked for or, by default, every
+exportable field the caller may read on some official the export can hold (its scope, folded over the
+filter's unit): like reads, a grant over a few more officials adds columns and never takes one away.
+Code fields export the code and its label; unit and position export code and name.
+
+On a row where the caller may not read a field, the field's cells are empty and the row's last cell,
+`withheld`, names it (CSV: names joined with "; "; JSON Lines: a list): a blank is missing data exactly
+when its field is not named there. The `withheld` column is present whenever some exported field is
+unreadable on some row the export can hold, and absent when every one is readable on every such row.
 """
 
 import csv
@@ -21,7 +27,8 @@ from sqlalchemy import Row
 
 from db.errors import BadInput, ForbiddenField
 from db.queries import exports, officials
-from db.queries.officials import Ordering
+from db.queries.officials import OfficialFilter, Ordering
+from db.scoping import UnitBound
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
 from resolvers.officials import OfficialFilterArgs, check_filter, to_filter
@@ -32,6 +39,13 @@ DEFAULT_EXPORT_ROWS: Final = 1_000
 EXPORT_TTL: Final = timedelta(hours=24)
 _CHUNK: Final = 5_000
 FORMATS: Final = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+WITHHELD: Final = "withheld"
+# Exports one request may start (schema/cost.py counts them before anything runs): each reads up to
+# MAX_EXPORT_ROWS rows, and several in one request would hold the database from everyone else.
+MAX_EXPORTS_PER_REQUEST: Final = 1
+# Statements storing a file with its receipt: the write lock (on SQLite), the receipt's three (next index,
+# data version, leaf), expired files, the file (tests/schema/test_limits.py holds exports to this).
+_STORING: Final = 6
 
 # Plain columns: the field's name in the API and the row column holding it.
 _PLAIN: Final = {
@@ -113,19 +127,24 @@ class ExportResult:
         return f"/exports/{self.id}"
 
 
-def _chosen_fields(ctx: RequestContext, fields: Sequence[str] | None) -> list[str]:
+def _chosen_fields(ctx: RequestContext, fields: Sequence[str] | None, bound: UnitBound | None) -> list[str]:
     if fields is None:
-        return [name for name in EXPORTABLE if f"Official.{name}" in ctx.scope.everywhere]
+        return [name for name in EXPORTABLE if f"Official.{name}" in ctx.scope.fields_within(bound)]
     unknown = sorted(set(fields) - set(EXPORTABLE))
     if unknown:
         raise BadInput(f"Cannot export {unknown}; exportable fields: {', '.join(EXPORTABLE)}")
     for name in fields:
-        if f"Official.{name}" not in ctx.scope.everywhere:
-            raise ForbiddenField(f"Exporting `{name}` needs it readable on every official in your scope")
+        if f"Official.{name}" not in ctx.scope.fields:
+            raise ForbiddenField(f"Exporting `{name}`: you may not read it on any official in your scope")
     return list(dict.fromkeys(fields))
 
 
-def _headers(fields: Sequence[str]) -> list[str]:
+def _may_withhold(ctx: RequestContext, fields: Sequence[str], bound: UnitBound | None) -> bool:
+    everywhere = ctx.scope.everywhere_within(bound)
+    return any(f"Official.{name}" not in everywhere for name in fields)
+
+
+def _headers(fields: Sequence[str], withheld: bool) -> list[str]:
     headers = ["id"]  # always first: the official's API id, which the receipt's `ids_sha256` hashes
     for name in fields:
         if name in _CODED:
@@ -134,32 +153,43 @@ def _headers(fields: Sequence[str]) -> list[str]:
             headers += [f"{name}Code", f"{name}Name"]
         else:
             headers.append(name)
-    return headers
+    return [*headers, WITHHELD] if withheld else headers
 
 
 async def _references(ctx: RequestContext, rows: Sequence[Row[Any]], fields: Sequence[str]) -> dict[str, Any]:
-    """Units and positions the rows point at, loaded once per distinct id (through the scope)."""
+    """Units and positions the rows point at where the caller may read them, loaded once per distinct id."""
     found: dict[str, Any] = {}
     for name in fields:
         if name not in _REFERENCES:
             continue
-        ids = sorted({getattr(row, _REFERENCES[name]) for row in rows} - {None})
+        pointed = {getattr(row, _REFERENCES[name]) for row in rows if _readable(ctx, row, name)}
+        ids = sorted(pointed - {None})
         loader = ctx.loaders.position_by_id if name == "position" else ctx.loaders.unit_by_id
         found[name] = dict(zip(ids, await loader.load_many(ids), strict=True))
     return found
 
 
-def _cells(row: Row[Any], fields: Sequence[str], references: dict[str, Any]) -> list[Any]:
+def _readable(ctx: RequestContext, row: Row[Any], name: str) -> bool:
+    return f"Official.{name}" in ctx.scope.readable(row.grants)
+
+
+def _cells(
+    ctx: RequestContext, row: Row[Any], fields: Sequence[str], references: dict[str, Any], withheld: bool
+) -> list[Any]:
     cells: list[Any] = [str(row.id)]
+    unreadable: list[str] = []
     for name in fields:
-        if name in _CODED:
+        if not _readable(ctx, row, name):
+            unreadable.append(name)
+            cells += [None, None] if name in _CODED or name in _REFERENCES else [None]
+        elif name in _CODED:
             list_name, column = _CODED[name]
             cells += _code_cells(labeller(list_name)(getattr(row, column)))
         elif name in _REFERENCES:
             cells += _reference_cells(references[name].get(getattr(row, _REFERENCES[name])))
         else:
             cells.append(getattr(row, _PLAIN[name]))
-    return cells
+    return [*cells, unreadable] if withheld else cells
 
 
 def _code_cells(value: Any) -> list[Any]:
@@ -193,14 +223,12 @@ def render(format: str, headers: Sequence[str], rows: Sequence[list[Any]]) -> by
     return out.getvalue().encode()
 
 
-async def _rows(ctx: RequestContext, request: ExportRequest) -> list[Row[Any]]:
-    check_filter(ctx, request.filter, None, {})
-    query = await to_filter(ctx, request.filter, None)
+async def _rows(ctx: RequestContext, query: OfficialFilter, limit: int) -> list[Row[Any]]:
     rows: list[Row[Any]] = []
     async with ctx.connect() as conn:
-        while len(rows) < request.limit:
+        while len(rows) < limit:
             after = (rows[-1].id, rows[-1].id) if rows else None
-            size = min(_CHUNK, request.limit - len(rows))
+            size = min(_CHUNK, limit - len(rows))
             batch = await officials.list_(
                 conn, scope=ctx.scope, filter=query, ordering=Ordering(field="id"), limit=size, after=after
             )
@@ -217,11 +245,14 @@ async def resolve_export_officials(ctx: RequestContext, request: ExportRequest) 
         raise BadInput(f"`limit` must be between 1 and {MAX_EXPORT_ROWS}")
     if ctx.receipts is None or ctx.operation is None:
         raise BadInput("Exports are made by the gateway, with a receipt")
-    fields = _chosen_fields(ctx, request.fields)
-    rows = await _rows(ctx, request)
+    query = await to_filter(ctx, request.filter, None)
+    check_filter(ctx, query)
+    fields = _chosen_fields(ctx, request.fields, query.within)
+    withheld = _may_withhold(ctx, fields, query.within)
+    rows = await _rows(ctx, query, request.limit)
     references = await _references(ctx, rows, fields)
-    headers = _headers(fields)
-    content = render(request.format, headers, [_cells(row, fields, references) for row in rows])
+    headers = _headers(fields, withheld)
+    content = render(request.format, headers, [_cells(ctx, row, fields, references, withheld) for row in rows])
     return await _store(ctx, request, fields, headers, rows, content)
 
 
@@ -241,10 +272,12 @@ async def _store(
     draft = draft_for(
         ctx.principal, ctx.scope, exposure, ctx.operation, kind="export", data_sha256=digest, export=described
     )
-    # The receipt is logged first: an export is only ever stored with a receipt that is already in the log.
-    issued = await ctx.receipts.issue(draft)
+    # One transaction for the receipt and the file: an export is only ever stored with its receipt in
+    # the log, and the receipt is logged only if the file is stored (and, in the gateway, the request
+    # answered without error).
     now = datetime.now(UTC)
-    async with ctx.engine.begin() as conn:
+    async with ctx.write() as conn:
+        issued = await ctx.receipts.issue(draft, conn=conn)
         await exports.delete_expired(conn, now=now)
         await exports.create(
             conn,
@@ -271,3 +304,9 @@ async def _store(
         created_at=now,
         expires_at=now + EXPORT_TTL,
     )
+
+
+def export_statements(limit: int) -> int:
+    """The most SQL statements an export of `limit` rows runs: the filter's unit, its pages of rows, the
+    units and positions its columns name, and storing the file with its receipt."""
+    return 1 + -(-limit // _CHUNK) + len(_REFERENCES) + _STORING

@@ -117,7 +117,7 @@ async def resolve_grant_access(ctx: RequestContext, request: GrantRequest) -> Ro
     _check_dates(request.valid_from, request.valid_to)
     document = _document_number(request.document_number)
     managing_unit_id, unit_id, official_ids = await _target(ctx, request)
-    async with ctx.engine.begin() as conn:
+    async with ctx.write() as conn:
         grantee = await accounts.get_by_username(conn, check_text(request.grantee, "grantee"))
         if grantee is None or grantee.disabled:
             raise NotFound(f"Account '{request.grantee}' does not exist")
@@ -135,14 +135,14 @@ async def resolve_grant_access(ctx: RequestContext, request: GrantRequest) -> Ro
             now=datetime.now(UTC),
         )
         row = await grants.get(conn, grant_id=grant_id)
-    ctx.scopes.forget()  # this process sees the grant at once; others within their cache lifetime
+    ctx.after_commit(ctx.scopes.forget)  # this process sees the grant at once; others within their cache lifetime
     assert row is not None
     return row
 
 
 async def resolve_revoke_grant(ctx: RequestContext, grant_id: str) -> Row[Any]:
     key = parse_id(grant_id, "grant")
-    async with ctx.engine.begin() as conn:
+    async with ctx.write() as conn:
         row = await grants.get(conn, grant_id=key)
         # A grant the caller may not manage is "not found", as an official outside the scope is.
         if row is None or not ctx.scopes.authorizer.may_manage_grants(
@@ -154,7 +154,7 @@ async def resolve_revoke_grant(ctx: RequestContext, grant_id: str) -> Row[Any]:
         revoked = await grants.get(conn, grant_id=key)
         if not done:
             raise BadInput(f"Grant '{grant_id}' was already revoked")
-    ctx.scopes.forget()
+    ctx.after_commit(ctx.scopes.forget)
     assert revoked is not None
     return revoked
 

@@ -2,13 +2,13 @@
 positions). Every read goes through the request's scope via db.queries.officials."""
 
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy import Row
 
 from db.errors import BadInput, ForbiddenField, NotFound
 from db.queries import officials
-from db.queries.officials import OfficialFilter, OrderField, Ordering
+from db.queries.officials import ORDER_FIELDS, OfficialFilter, OrderField, Ordering
 from db.scoping import UnitBound
 from resolvers.codes import check_codes
 from resolvers.context import RequestContext
@@ -34,55 +34,45 @@ class OfficialOrderArgs(Protocol):
     direction: Enum
 
 
-# The field each filter argument and each ordering reads: using it needs that field readable on every
-# row of the caller's scope, or the filter would reveal it where it is not.
-_FILTER_FIELDS = {
-    "unit": "Official.unit",
-    "position_id": "Official.position",
-    "employee_types": "Official.employeeType",
-    "rank_codes": "Official.rank",
-    "gender": "Official.gender",
-    "statuses": "Official.status",
-    "birth_year_from": "Official.birthDate",
-    "birth_year_to": "Official.birthDate",
-    "name": "Official.fullName",
-}
-_ORDER_FIELDS = {"name": "Official.fullName", "code": "Official.code", "birth_date": "Official.birthDate"}
+# The API argument behind each attribute of OfficialFilter, for messages.
 _ARGUMENT_NAMES = {
-    "unit": "unit",
+    "unit_path": "unit",
+    "unit_id": "unit",
     "position_id": "position",
     "employee_types": "employeeTypes",
     "rank_codes": "rankCodes",
-    "gender": "gender",
+    "genders": "gender",
     "statuses": "statuses",
     "birth_year_from": "birthYearFrom",
     "birth_year_to": "birthYearTo",
     "name": "name",
 }
+# No full name is longer (the column holds 128 characters), so a longer needle could match nothing; and
+# SQLite refuses a LIKE pattern past 50,000 bytes, which an unbounded one would reach.
+MAX_NAME_FILTER: Final = 128
 
 
-def _require_readable(ctx: RequestContext, field: str, what: str) -> None:
-    if field not in ctx.scope.everywhere:
-        name = field.partition(".")[2]
-        raise ForbiddenField(f"{what} needs `{name}` readable on every official in your scope")
+def _require_somewhere(ctx: RequestContext, field: str, what: str) -> None:
+    # A filter or order on a field readable on some rows only is answered row by row (db.queries.officials);
+    # one on a field readable on no row at all could only ever return nothing, so it is refused outright.
+    if field not in ctx.scope.fields:
+        raise ForbiddenField(f"{what}: you may not read `{field.partition('.')[2]}` on any official in your scope")
 
 
-def check_filter(ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, fixed: dict[str, Any]) -> None:
-    used = [name for name in fixed if name in _FILTER_FIELDS]
-    if unit is not None:
-        used.append("unit")
-    if args is not None:
-        used += [name for name in _FILTER_FIELDS if name in vars(args) and getattr(args, name) not in (None, [])]
-    for name in used:
-        _require_readable(ctx, _FILTER_FIELDS[name], f"Filtering by `{_ARGUMENT_NAMES[name]}`")
+def check_filter(ctx: RequestContext, query: OfficialFilter) -> None:
+    for attribute, field in officials.filter_fields(query).items():
+        _require_somewhere(ctx, field, f"Filtering by `{_ARGUMENT_NAMES[attribute]}`")
 
 
 def _ordering(ctx: RequestContext, order_by: OfficialOrderArgs | None) -> Ordering:
     if order_by is None:
-        # By name when the caller may read names everywhere; otherwise by id, which reveals nothing.
-        return Ordering(field="name" if _ORDER_FIELDS["name"] in ctx.scope.everywhere else "id")
+        # By name wherever the caller reads names: rows whose name it cannot read come last, by id, which
+        # reveals nothing; so a grant over a few more officials never changes the order of the rest.
+        return Ordering(field="name" if ORDER_FIELDS["name"] in ctx.scope.fields else "id")
     field: OrderField = order_by.field.value
-    _require_readable(ctx, _ORDER_FIELDS[field], f"Ordering by `{order_by.field.name}`")
+    name = ORDER_FIELDS[field]
+    if name is not None:
+        _require_somewhere(ctx, name, f"Ordering by `{order_by.field.name}`")
     return Ordering(field=field, descending=order_by.direction.value == "DESC")
 
 
@@ -142,6 +132,15 @@ async def _unit_bounds(ctx: RequestContext, unit_ref: str | None, include_subuni
     return {"unit_path": unit.path, "within": within} if include_subunits else {"unit_id": unit.id, "within": within}
 
 
+def _check_name(name: str) -> str:
+    if len(name) > MAX_NAME_FILTER:
+        raise BadInput(
+            f"`filter.name` is {len(name)} characters long; no name is longer than {MAX_NAME_FILTER}, so search "
+            "by a shorter part of it"
+        )
+    return check_text(name, "filter.name")
+
+
 async def to_filter(
     ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, **fixed: Any
 ) -> OfficialFilter:
@@ -169,7 +168,7 @@ async def to_filter(
         statuses=frozenset(_values(args.statuses)),
         birth_year_from=args.birth_year_from,
         birth_year_to=args.birth_year_to,
-        name=check_text(args.name, "filter.name") if args.name is not None else None,
+        name=_check_name(args.name) if args.name is not None else None,
         **fixed,
     )
 
@@ -187,12 +186,11 @@ async def resolve_officials(
     """A keyset page of officials. `fixed` pins the filter to a unit or position (Unit.officials,
     Position.holders) on top of whatever the caller filters by."""
     limit = check_first(first)
-    check_filter(ctx, filter, unit, fixed)
     ordering = _ordering(ctx, order_by)
-    field = ordering.field
-    order_key = f"{field}:{'desc' if ordering.descending else 'asc'}"
+    order_key = f"{ordering.field}:{'desc' if ordering.descending else 'asc'}"
     position = decode_cursor(after, order_key) if after else None
     query = await to_filter(ctx, filter, unit, **fixed)
+    check_filter(ctx, query)
     async with ctx.connect() as conn:
         rows = await officials.list_(
             conn, scope=ctx.scope, filter=query, ordering=ordering, limit=limit + 1, after=position
@@ -205,7 +203,9 @@ async def resolve_officials(
 
     return Page(
         nodes=page,
-        cursors=[encode_cursor(order_key, officials.sort_value(row, field), row.id) for row in page],
+        cursors=[
+            encode_cursor(order_key, *officials.position(row, ordering, ctx.scope.readable(row.grants))) for row in page
+        ],
         has_next_page=len(rows) > limit,
         has_previous_page=position is not None,
         count=count,

@@ -33,7 +33,8 @@ def encode_cursor(order: str, value: Any, row_id: int) -> str:
 
 
 def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
-    """The (sort value, id) a cursor points at; the cursor must come from the same ordering."""
+    """The (sort value, id) a cursor points at; the cursor must come from the same ordering. The value is
+    null where the row's sort field was not readable to the caller."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_order, value, row_id = orjson.loads(raw)
@@ -43,14 +44,16 @@ def decode_cursor(cursor: str, order: str) -> tuple[Any, int]:
         raise BadInput("`after` comes from a different ordering; start again without it")
     if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 < row_id <= MAX_ID:
         raise BadInput("`after` is not a cursor this API issued")
-    if order.startswith("birth_date"):
+    if order.startswith("id:"):
+        if value != row_id:
+            raise BadInput("`after` is not a cursor this API issued")
+    elif value is None:
+        pass  # the row's sort field was not readable to the caller: it sorted as null
+    elif order.startswith("birth_date"):
         try:
             value = date.fromisoformat(value)
         except (TypeError, ValueError):
             raise BadInput("`after` is not a cursor this API issued") from None
-    elif order.startswith("id:"):
-        if value != row_id:
-            raise BadInput("`after` is not a cursor this API issued")
     elif not isinstance(value, str) or "\x00" in value:
         raise BadInput("`after` is not a cursor this API issued")
     return value, row_id

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.errors import BadInput
 from db.scoping import Scope
@@ -27,24 +28,25 @@ class Operation:
 
 @dataclass(slots=True)
 class Exposure:
-    """The officials whose data a response carries, and which of the scope's grants let it out (the OR
-    of the rows' grant masks): what the receipt counts and cites as its legal basis."""
+    """The officials whose data a response carries, and what tells which of the scope's grants let each
+    out (its grant mask, id and top-level unit): what the receipt counts and cites as its legal basis."""
 
     ids: set[int] = field(default_factory=set)
-    mask: int = 0
+    matched: set[tuple[str, int, int]] = field(default_factory=set)
 
     def add(self, row: Row[Any] | None) -> None:
         if row is not None:
             self.ids.add(row.id)
-            self.mask |= row.grants
+            self.matched.add((row.grants, row.id, row.top_unit_id))
 
     def add_all(self, rows: Iterable[Row[Any] | None]) -> None:
         for row in rows:
             self.add(row)
 
     def basis(self, scope: Scope) -> tuple[str, ...]:
-        """Every basis of the grants that matched an exposed row (a merged grant cites several)."""
-        cited = {b for bit, g in enumerate(scope.grants) if self.mask >> bit & 1 for b in g.bases}
+        """The bases of exactly the grants that matched an exposed row: a written grant over other
+        officials, or another unit, is not cited however it merged with these in the statement."""
+        cited = frozenset().union(*(scope.bases(mask, i, top) for mask, i, top in self.matched))
         return tuple(sorted(cited))
 
 
@@ -83,7 +85,10 @@ class ReceiptCheck:
 
 
 class ReceiptService(Protocol):
-    async def issue(self, draft: ReceiptDraft) -> IssuedReceipt: ...
+    async def issue(self, draft: ReceiptDraft, *, conn: AsyncConnection | None = None) -> IssuedReceipt:
+        """Sign and log a receipt; with `conn`, inside that connection's transaction (it is logged
+        exactly if that transaction commits), otherwise in a group-committed batch of its own."""
+        ...
 
     async def verify(self, receipt: str, data: Any | None) -> ReceiptCheck: ...
 

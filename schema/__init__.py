@@ -1,26 +1,24 @@
 """The GraphQL schema: one module per domain, merged here into the root Query."""
 
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from graphql import GraphQLError
+from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from policies.authorizer import Authorizer
 from schema.codes import CodeQueries
+from schema.cost import check_rules
 from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
+from schema.limits import DEFAULT_LIMITS, DOCUMENT_CACHE_SIZE, Limits, QueryLimits
 from schema.officials import OfficialQueries
+from schema.operations import OneOperation
 from schema.policy import apply_field_policy
 from schema.positions import PositionQueries
 from schema.receipts import ReceiptQueries, RecordOperation
 from schema.units import UnitQueries
-
-# Cached documents: enough for every query a partner system sends, bounded against floods.
-DOCUMENT_CACHE_SIZE: Final = 1024
 
 
 class _Schema(strawberry.Schema):
@@ -46,29 +44,34 @@ def build_schema(
     max_depth: int,
     max_aliases: int,
     max_tokens: int,
+    max_fields: int = DEFAULT_LIMITS.max_fields,
+    max_cost: int = DEFAULT_LIMITS.max_cost,
+    max_statements: int = DEFAULT_LIMITS.max_statements,
     extensions: Sequence[type[SchemaExtension]] = (),
 ) -> strawberry.Schema:
-    # The limiting rules are built once, here: strawberry's QueryDepthLimiter/MaxAliasesLimiter make
-    # new rule classes per instance, and the validation cache keys on the rule classes, so building
-    # them per request would turn every request into a cache miss.
-    rules: list[type[ASTValidationRule]] = [
-        max_depth_rule(max_depth, None, None),
-        max_aliases_rule(max_aliases),
-    ]
+    limits = Limits(
+        max_fields=max_fields,
+        max_depth=max_depth,
+        max_aliases=max_aliases,
+        max_cost=max_cost,
+        max_statements=max_statements,
+    )
     schema = _Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-            lambda: AddValidationRules(rules),
-            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+            OneOperation,
+            lambda: QueryLimits(limits),  # fields, depth, aliases; validation (cached); cost and exports
             RecordOperation,
             *extensions,
         ],
     )
     # Deny by default: the build fails unless the policy decides every field of every type.
     apply_field_policy(schema._schema, authorizer.decisions, authorizer.data_fields)
+    # Likewise unless every list of objects has a bound in the cost rules.
+    check_rules(schema._schema)
     return schema
 
 

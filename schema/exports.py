@@ -54,8 +54,9 @@ def _export(result: ExportResult) -> Export:
 class ExportMutations:
     @strawberry.mutation(
         description=f"Export officials in the caller's scope (ordered by id) as CSV or JSON Lines, with a "
-        f"signed receipt over the file. `fields` defaults to every field readable on every official of the "
-        f"scope; exportable: {', '.join(EXPORTABLE)}. `limit` at most {MAX_EXPORT_ROWS}. The file is kept "
+        f"signed receipt over the file. `fields` defaults to every field readable on some official of the "
+        f"scope; on a row where one is not readable, its cells are empty and the last column, `withheld`, names "
+        f"it. Exportable: {', '.join(EXPORTABLE)}. `limit` at most {MAX_EXPORT_ROWS}. The file is kept "
         f"24 hours, for the caller only."
     )
     async def export_officials(

@@ -223,9 +223,7 @@ class OfficialQueries:
         description="One official by `id` or by `code` (số hiệu, e.g. SH00000001), or null when absent or "
         "outside the caller's scope."
     )
-    async def official(
-        self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None
-    ) -> Official | None:
+    async def official(self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None) -> Official | None:
         return await resolve_official(info.context, id, code)  # type: ignore[return-value]
 
     @strawberry.field(

@@ -19,6 +19,7 @@ from db.seed import seed
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
+from gateway.crypto import KeyRing
 
 OFFICIALS = 800
 SEED = 7
@@ -89,7 +90,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(env="test", database_url=database_url, keys_dir=tmp_path_factory.mktemp("keys"))
+    """The gateway's settings for the session's database, with the key ring a served gateway would
+    have made (commands such as `ccvc token` use it and never make one)."""
+    keys = tmp_path_factory.mktemp("keys")
+    KeyRing.load(keys, create=True)
+    return Settings(env="test", database_url=database_url, keys_dir=keys)
 
 
 @dataclass
@@ -135,3 +140,12 @@ def api(settings: Settings) -> Iterator[Api]:
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
     with TestClient(app) as client:
         yield Api(client=client, settings=settings, statements=statements)
+
+
+@pytest.fixture
+def own_log(tmp_path: Path) -> Iterator[Api]:
+    """A gateway on a small database of its own, for tests that break the receipt log on purpose."""
+    url = prepare_database("sqlite", tmp_path, officials=30)
+    settings = Settings(env="test", database_url=url, keys_dir=tmp_path / "keys")
+    with TestClient(create_app(settings)) as client:
+        yield Api(client=client, settings=settings, statements=[])

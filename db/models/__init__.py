@@ -29,6 +29,7 @@ from db.models.records import (  # noqa: E402
     Training,
     WorkHistory,
 )
+from db.models.requests import IdempotentRequest  # noqa: E402
 from db.models.units import Unit  # noqa: E402
 from db.models.versions import DataVersion  # noqa: E402
 
@@ -52,6 +53,7 @@ __all__ = [
     "Evaluation",
     "ExportFile",
     "FamilyMember",
+    "IdempotentRequest",
     "LogHead",
     "MerkleNode",
     "Official",

@@ -1,23 +1,60 @@
-"""Reads of officials. Every function takes the request's scope; there is no unscoped read."""
+"""Reads of officials. Every function takes the request's scope; there is no unscoped read.
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+A filter or an order reads a field, and must not reveal it where the caller cannot read it: on such a
+row the field never matches a filter and sorts as if it were null (after every value ascending, before
+them descending; by id among themselves). So a grant only ever adds rows to a filter's answer, never
+refuses it. Where the field is readable on every row of the scope, the statement is the plain one, with
+its index.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, select, tuple_
+from sqlalchemy import ColumnElement, Row, Select, and_, case, false, func, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.scoping import OFFICIAL, UNIT, Scope, UnitBound, grant_mask, official_filter, subtree_filter
+from db.scoping import (
+    OFFICIAL,
+    UNIT,
+    Scope,
+    UnitBound,
+    grant_mask,
+    official_filter,
+    subtree_filter,
+    where_readable,
+    where_unreadable,
+)
 from db.text import fold
 
 OrderField = Literal["name", "code", "birth_date", "id"]
 
-_ORDER_COLUMNS = {
+_ORDER_COLUMNS: Final[Mapping[OrderField, ColumnElement[Any]]] = {
     "name": OFFICIAL.c.name_sort,
     "code": OFFICIAL.c.code,
     "birth_date": OFFICIAL.c.birth_date,
     "id": OFFICIAL.c.id,
+}
+# The field each ordering reads; the id is on every row the caller sees, readable or not.
+ORDER_FIELDS: Final[Mapping[OrderField, str | None]] = {
+    "name": "Official.fullName",
+    "code": "Official.code",
+    "birth_date": "Official.birthDate",
+    "id": None,
+}
+# The field each attribute of OfficialFilter reads.
+FILTER_FIELDS: Final = {
+    "unit_path": "Official.unit",
+    "unit_id": "Official.unit",
+    "position_id": "Official.position",
+    "employee_types": "Official.employeeType",
+    "rank_codes": "Official.rank",
+    "genders": "Official.gender",
+    "statuses": "Official.status",
+    "birth_year_from": "Official.birthDate",
+    "birth_year_to": "Official.birthDate",
+    "name": "Official.fullName",
 }
 
 
@@ -43,7 +80,24 @@ class Ordering:
     descending: bool = False
 
 
-def _filter_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
+def name_needle(name: str | None) -> str | None:
+    """What a word of the name must start with, folded; None when nothing is left to look for."""
+    return (fold(name) or None) if name is not None else None
+
+
+def filter_fields(f: OfficialFilter) -> dict[str, str]:
+    """The fields `f` reads, by the attribute that reads each (only the attributes in use)."""
+    used = {
+        a.name: FILTER_FIELDS[a.name]
+        for a in fields(f)
+        if a.name in FILTER_FIELDS and getattr(f, a.name) not in (None, frozenset())
+    }
+    if name_needle(f.name) is None:
+        used.pop("name", None)
+    return used
+
+
+def _value_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
     c = OFFICIAL.c
     clauses: list[ColumnElement[bool]] = []
     if f.unit_path is not None:
@@ -66,17 +120,27 @@ def _filter_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
         clauses.append(c.birth_date >= date(f.birth_year_from, 1, 1))
     if f.birth_year_to is not None:
         clauses.append(c.birth_date < date(f.birth_year_to + 1, 1, 1))
-    if f.name:
+    needle = name_needle(f.name)
+    if needle is not None:
         # Word-prefix match on the folded name: "nguyen van a" finds "Nguyễn Văn An", not "Thanh".
-        needle = fold(f.name).replace("\\", "").replace("%", "").replace("_", "")
-        if needle:
-            clauses.append((" " + c.name_search).contains(" " + needle, autoescape=True))
+        # autoescape: %, _ and the escape character itself are matched as themselves.
+        clauses.append((" " + c.name_search).contains(" " + needle, autoescape=True))
+    return clauses
+
+
+def _filter_sql(scope: Scope, f: OfficialFilter) -> list[ColumnElement[bool]]:
+    """The filter's conditions, each on a field only where the caller can read that field."""
+    clauses = _value_sql(f)
+    for name in sorted(set(filter_fields(f).values())):
+        readable = where_readable(scope, name, bound=f.within)
+        if readable is not None:
+            clauses.append(readable)
     return clauses
 
 
 def _scoped(scope: Scope, f: OfficialFilter) -> Select[Any]:
     mask = grant_mask(scope, bound=f.within).label("grants")
-    return select(*OFFICIAL.c, mask).where(official_filter(scope, bound=f.within), *_filter_sql(f))
+    return select(*OFFICIAL.c, mask).where(official_filter(scope, bound=f.within), *_filter_sql(scope, f))
 
 
 async def get(conn: AsyncConnection, *, scope: Scope, official_id: int) -> Row[Any] | None:
@@ -105,6 +169,72 @@ async def placements(conn: AsyncConnection, *, scope: Scope, official_ids: Seque
     return list((await conn.execute(stmt)).all())
 
 
+# The column a page in an order by a field some rows cannot read carries its sort value in (null there).
+SORT_KEY: Final = "sort_key"
+_ID = OFFICIAL.c.id
+
+
+def _ordered(stmt: Select[Any], keys: tuple[ColumnElement[Any], ...], descending: bool, after: Any) -> Select[Any]:
+    """`stmt` in the order of `keys`, from strictly after the cursor's values for them (if any)."""
+    if after is not None:
+        cursor = tuple_(*(literal(value, key.type) for value, key in zip(after, keys, strict=True)))
+        position = tuple_(*keys)
+        stmt = stmt.where(position < cursor if descending else position > cursor)
+    return stmt.order_by(*(key.desc() for key in keys) if descending else keys)
+
+
+def _page(
+    scope: Scope, f: OfficialFilter, ordering: Ordering, limit: int, after: tuple[Any, int] | None
+) -> Select[Any]:
+    name = ORDER_FIELDS[ordering.field]
+    # Filtering by the same field already keeps only rows on which it is readable.
+    if name is not None and name not in filter_fields(f).values():
+        readable = where_readable(scope, name, bound=f.within)
+        if readable is not None:
+            return _split_page(scope, f, ordering, limit, after, (name, readable))
+    return _ordered(_scoped(scope, f), (_ORDER_COLUMNS[ordering.field], _ID), ordering.descending, after).limit(limit)
+
+
+def _split_page(
+    scope: Scope,
+    f: OfficialFilter,
+    ordering: Ordering,
+    limit: int,
+    after: tuple[Any, int] | None,
+    field: tuple[str, ColumnElement[bool]],
+) -> Select[Any]:
+    """A page in the order of a field some rows of the scope cannot read. The rows that can come in the
+    field's order, by the plain statement (with its index); the others as if the field were null: after
+    them ascending, before them descending, by id. Each part is limited to the page and one UNION ALL
+    puts them in order: still one statement, and no sort of the whole scope by a computed key (70 ms
+    against 1 ms for a province of 18,000 officials)."""
+    (name, readable), column, descending = field, _ORDER_COLUMNS[ordering.field], ordering.descending
+    shown = _scoped(scope, f).where(readable).add_columns(column.label(SORT_KEY))
+    # Null, of the column's type and collation (a bare NULL is text to PostgreSQL, which a date won't join).
+    blank = _scoped(scope, f).where(where_unreadable(scope, name, bound=f.within))
+    blank = blank.add_columns(case((false(), column)).label(SORT_KEY))
+    parts = [part.limit(limit) for part in _after_cursor(shown, blank, column, descending, after)]
+    if len(parts) == 1:
+        return parts[0]
+    pages = union_all(*(select(part.subquery()) for part in parts)).subquery()
+    key = pages.c[SORT_KEY].desc().nulls_first() if descending else pages.c[SORT_KEY].asc().nulls_last()
+    return select(pages).order_by(key, pages.c.id.desc() if descending else pages.c.id).limit(limit)
+
+
+def _after_cursor(
+    shown: Select[Any], blank: Select[Any], column: ColumnElement[Any], descending: bool, after: Any
+) -> list[Select[Any]]:
+    """The parts still to come after the cursor, each in its order. A cursor with no value sits among
+    the blank rows, one with a value among the shown."""
+    value = after[0] if after is not None else None
+    parts = []
+    if after is None or value is not None or descending:
+        parts.append(_ordered(shown, (column, _ID), descending, after if value is not None else None))
+    if after is None or value is None or not descending:
+        parts.append(_ordered(blank, (_ID,), descending, (after[1],) if after is not None and value is None else None))
+    return parts
+
+
 async def list_(
     conn: AsyncConnection,
     *,
@@ -114,27 +244,23 @@ async def list_(
     limit: int,
     after: tuple[Any, int] | None = None,
 ) -> list[Row[Any]]:
-    """One keyset page: rows strictly after `after` = (sort value, id) in the given order."""
-    key = _ORDER_COLUMNS[ordering.field]
-    stmt = _scoped(scope, filter)
-    if after is not None:
-        position = tuple_(key, OFFICIAL.c.id)
-        stmt = stmt.where(position < tuple_(*after) if ordering.descending else position > tuple_(*after))
-    if ordering.descending:
-        stmt = stmt.order_by(key.desc(), OFFICIAL.c.id.desc())
-    else:
-        stmt = stmt.order_by(key, OFFICIAL.c.id)
-    return list((await conn.execute(stmt.limit(limit))).all())
+    """One keyset page: rows strictly after `after` = (sort value or None, id) in the given order."""
+    return list((await conn.execute(_page(scope, filter, ordering, limit, after))).all())
 
 
 async def count(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> int:
     stmt = (
         select(func.count())
         .select_from(OFFICIAL)
-        .where(and_(official_filter(scope, bound=filter.within), *_filter_sql(filter)))
+        .where(and_(official_filter(scope, bound=filter.within), *_filter_sql(scope, filter)))
     )
     return int((await conn.execute(stmt)).scalar_one())
 
 
-def sort_value(row: Row[Any], field: OrderField) -> Any:
-    return getattr(row, _ORDER_COLUMNS[field].name)
+def position(row: Row[Any], ordering: Ordering, readable: frozenset[str]) -> tuple[Any, int]:
+    """Where the row sits in the order, as a cursor records it: (sort value, id). The value is None where
+    the caller cannot read the field on this row: the row sorted as null, and a cursor handed to the
+    caller must not carry what it may not read."""
+    name = ORDER_FIELDS[ordering.field]
+    value = getattr(row, _ORDER_COLUMNS[ordering.field].name)
+    return (value if name is None or name in readable else None), row.id

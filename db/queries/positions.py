@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Position, table_of
@@ -24,3 +24,16 @@ async def list_by_units(conn: AsyncConnection, *, scope: Scope, unit_ids: Sequen
         .order_by(POSITION.c.unit_id, POSITION.c.code)
     )
     return list((await conn.execute(stmt)).all())
+
+
+async def most_per_unit(conn: AsyncConnection, *, scope: Scope) -> int:
+    """The most positions any one unit has: what bounds `Unit.positions` (schema/cost.py)."""
+    per_unit = (
+        select(func.count().label("positions"))
+        .select_from(POSITION)
+        .where(structure_visible(scope))
+        .group_by(POSITION.c.unit_id)
+        .subquery()
+    )
+    stmt = select(func.coalesce(func.max(per_unit.c.positions), 0).label("most_positions"))
+    return int((await conn.execute(stmt)).scalar_one())

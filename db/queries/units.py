@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Unit, table_of
@@ -35,3 +35,21 @@ async def list_children(
     if kind is not None:
         stmt = stmt.where(UNIT.c.kind == kind)
     return list((await conn.execute(stmt.order_by(UNIT.c.code))).all())
+
+
+async def tree_shape(conn: AsyncConnection, *, scope: Scope) -> Row[Any]:
+    """How many top-level units there are, and the most children any one unit has: what bounds a list of
+    units (the static cost of a query, schema/cost.py)."""
+    visible = structure_visible(scope)
+    per_parent = (
+        select(func.count().label("children"))
+        .where(visible, UNIT.c.parent_id.is_not(None))
+        .group_by(UNIT.c.parent_id)
+        .subquery()
+    )
+    top_units = select(func.count()).select_from(UNIT).where(visible, UNIT.c.parent_id.is_(None))
+    most_children = select(func.coalesce(func.max(per_parent.c.children), 0))
+    stmt = select(
+        top_units.scalar_subquery().label("top_units"), most_children.scalar_subquery().label("most_children")
+    )
+    return (await conn.execute(stmt)).one()

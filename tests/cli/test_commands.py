@@ -115,7 +115,7 @@ def test_production_without_a_key_ring_is_one_line_with_the_fix(settings: Settin
 
 def test_debug_shows_the_traceback(settings: Settings, tmp_path: Path) -> None:
     env = environment(settings, CCVC_ENV="production", CCVC_KEYS_DIR=str(tmp_path / "empty"))
-    result = ccvc_process("--debug", "token", "--account", "admin", env=env)
+    result = ccvc_process("--debug", "keys", "list", env=env)
     assert result.returncode != 0 and "Traceback" in result.stderr and "KeyConfigurationError" in result.stderr
 
 

@@ -171,3 +171,29 @@ def _sign(keys: KeyRing, payload: dict) -> str:
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
     r, s = decode_dss_signature(private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
     return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+# Our own key does not make any token acceptable: its times must be the ones we issue.
+
+
+def test_a_token_issued_in_the_future_is_rejected(keys: KeyRing) -> None:
+    now = int(time.time())
+    with pytest.raises(InvalidToken, match="future"):
+        verify(keys, _sign(keys, claims(iat=now + 86_400, nbf=now, exp=now + 86_460)))
+
+
+@pytest.mark.parametrize("name", ["exp", "iat", "nbf"])
+def test_a_time_claim_that_is_not_a_number_is_rejected(keys: KeyRing, name: str) -> None:
+    payload = claims()
+    payload[name] = str(payload[name])
+    with pytest.raises(InvalidToken):
+        verify(keys, _sign(keys, payload))
+
+
+def test_a_token_living_longer_than_the_configured_lifetime_is_rejected(keys: KeyRing) -> None:
+    now = int(time.time())
+    with pytest.raises(InvalidToken, match="lives longer"):
+        verify(keys, _sign(keys, claims(exp=now + 10 * 365 * 86_400)))
+    with pytest.raises(InvalidToken, match="lives longer"):
+        keys.verify_token(_sign(keys, claims(exp=now + 901)), issuer=ISS, audience=AUD, ttl_seconds=900)
+    assert keys.verify_token(_sign(keys, claims(exp=now + 900)), issuer=ISS, audience=AUD, ttl_seconds=900)

@@ -13,16 +13,22 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from httpx2 import Response
+from hypothesis import given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import insert
 
 from db.engine import create_engine
@@ -33,6 +39,7 @@ from gateway.config import Settings
 from gateway.crypto import (
     UNKNOWN_CLIENT_KEY,
     InvalidToken,
+    assertion_replay_deadline,
     public_jwk_from_pem,
     thumbprint,
     verify_client_assertion,
@@ -505,3 +512,39 @@ def test_cli_lists_agencies_with_their_active_kids_and_revokes(settings: Setting
 
     text = ccvc(settings, "agencies", "list")
     assert text.returncode == 0 and "bhxh" in text.stdout
+
+
+_PARTNER = Partner(client_id="agency.bhxh")  # one key for every example: hypothesis draws many
+
+
+@contextmanager
+def clock_at(moment: float) -> Iterator[None]:
+    """The JWT library's clock, stopped at `moment` (it reads `datetime.now` to check `exp`)."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> "Frozen":
+            return cls.fromtimestamp(moment, UTC)
+
+    with patch("jose.jwt.datetime", Frozen):
+        yield
+
+
+@examples(max_examples=60, deadline=None)
+@given(exp_offset=st.floats(min_value=0, max_value=1, exclude_max=True), after=st.floats(min_value=0, max_value=5))
+def test_a_jti_is_forgotten_only_once_no_clock_accepts_its_assertion(exp_offset: float, after: float) -> None:
+    """The jti of an accepted assertion is kept until `assertion_replay_deadline`; at any moment past
+    it, verification itself refuses the assertion as expired, so forgetting the jti then lets no replay
+    through (a fractional `exp` and a fractional clock once left a second open)."""
+    now = time.time()
+    claims = _PARTNER.claims(iat=int(now) - 30, exp=int(now) - 20 + exp_offset)
+    moment = assertion_replay_deadline(claims) + after
+    keys = {_PARTNER.kid: public_jwk_from_pem(_PARTNER.pem)}
+    with clock_at(moment), pytest.raises(InvalidToken, match="expired"):
+        verify_client_assertion(
+            _PARTNER.assertion(claims),
+            keys=keys,
+            audience="ccvc-gateway",
+            client_id=_PARTNER.client_id,
+            max_token_bytes=4096,
+        )

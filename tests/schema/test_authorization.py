@@ -1,6 +1,8 @@
 """Who sees what, end to end over HTTP, on every back end: each kind of principal against the rules
 of Circular 06/2023 and Decision 832 (see policies/policy.csv)."""
 
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -41,7 +43,9 @@ def official_of(api: Api, top_unit: str) -> str:
 
 def manager_unit(api: Api, top_unit: str) -> str:
     children = api.data(f'{{ unit(code: "{top_unit}") {{ children {{ code kind {{ code }} }} }} }}')["unit"]["children"]
-    return next(c["code"] for c in children if c["kind"]["code"] == "DEPARTMENT" and not c["code"].endswith(".TCCB"))
+    return str(
+        next(c["code"] for c in children if c["kind"]["code"] == "DEPARTMENT" and not c["code"].endswith(".TCCB"))
+    )
 
 
 def test_admin_reads_every_field_of_any_official(api: Api) -> None:
@@ -211,41 +215,80 @@ def test_partner_field_leak(api: Api, agency: str) -> None:
 
 # -- filtering and ordering cannot reveal what the caller may not read ----------------------------------
 
+GRANT = "mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id } }"
+REVOKE = "mutation($id: ID!) { revokeGrant(id: $id) { id } }"
 
-def test_filtering_or_ordering_by_a_field_unreadable_somewhere_in_scope_is_refused(api: Api) -> None:
-    # An official with a written grant for the sensitive fields (only) of some colleagues: names are not
-    # readable on those rows, so filtering or sorting by name would reveal them.
+
+def grant_to(api: Api, grantee: str, official: str, fields: list[str]) -> str:
+    variables = {
+        "input": {
+            "grantee": grantee,
+            "officials": [official],
+            "fields": fields,
+            "validFrom": "2026-01-01",
+            "validTo": "2030-12-31",
+            "documentNumber": "TEST-FILTER",
+        }
+    }
+    return str(api.data(GRANT, as_user="hr.BNV", variables=variables)["grantAccess"]["id"])
+
+
+def cursor_value(cursor: str) -> Any:
+    """The sort value a cursor carries (cursors are opaque to callers; the test looks inside)."""
+    return json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))[1]
+
+
+def test_filtering_or_ordering_answers_by_what_is_readable_on_each_row(api: Api) -> None:
+    # An official with a written grant for the sensitive fields (only) of a colleague: names, birth dates
+    # and units are not readable on that row, so it never matches a filter on them and sorts as null;
+    # the official's own record filters and sorts as before.
     colleague = official_of(api, "BNV")
-    grant = api.data(
-        """mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id } }""",
-        as_user="hr.BNV",
-        variables={
-            "input": {
-                "grantee": "SH00000650",
-                "officials": [colleague],
-                "fields": ["sensitive"],
-                "validFrom": "2026-01-01",
-                "validTo": "2030-12-31",
-                "documentNumber": "TEST-FILTER",
-            }
-        },
-    )["grantAccess"]["id"]
+    name = api.data(f'{{ official(id: "{colleague}") {{ fullName }} }}')["official"]["fullName"]
+    me = api.data("{ me { id fullName } }", as_user="SH00000650")["me"]
+    grant = grant_to(api, "SH00000650", colleague, ["sensitive"])
     try:
-        by_name = api.post('{ officials(filter: {name: "nguyen"}) { nodes { id } } }', as_user="SH00000650")
-        assert by_name["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
-        assert "name" in by_name["errors"][0]["message"]
-        ordered = api.post("{ officials(orderBy: {field: BIRTH_DATE}) { nodes { id } } }", as_user="SH00000650")
-        assert ordered["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
-        in_unit = api.post('{ unit(code: "BNV") { officials { nodes { id } } } }', as_user="SH00000650")
-        assert in_unit["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
-        # Without a filter or an order, the list is ordered by id and shows what the grants open.
+        by_name = "query($n: String) { officials(filter: {name: $n}) { totalCount nodes { id } } }"
+        for needle in (name, me["fullName"]):
+            found = api.data(by_name, as_user="SH00000650", variables={"n": needle})["officials"]
+            assert colleague not in {n["id"] for n in found["nodes"]} and found["totalCount"] == len(found["nodes"])
+        assert api.data(by_name, as_user="SH00000650", variables={"n": me["fullName"]})["officials"]["nodes"] == [
+            {"id": me["id"]}
+        ]
+        for direction, expected in (("ASC", [me["id"], colleague]), ("DESC", [colleague, me["id"]])):
+            query = f"{{ officials(orderBy: {{field: BIRTH_DATE, direction: {direction}}}) {{ edges {{ cursor node {{ id }} }} }} }}"
+            edges = api.data(query, as_user="SH00000650")["officials"]["edges"]
+            assert [e["node"]["id"] for e in edges] == expected
+            cursors = {e["node"]["id"]: cursor_value(e["cursor"]) for e in edges}
+            assert cursors[colleague] is None and cursors[me["id"]] is not None
+        in_unit = api.data('{ unit(code: "BNV") { officials { totalCount nodes { id } } } }', as_user="SH00000650")
+        assert in_unit["unit"]["officials"] == {"totalCount": 0, "nodes": []}
+        # Without a filter or an order, the list is ordered by name, unreadable names last, and shows what
+        # the grants open.
         body = api.post("{ officials { nodes { id code religion { code } } } }", as_user="SH00000650")
+        assert [n["id"] for n in body["data"]["officials"]["nodes"]] == [me["id"], colleague]
         nodes = {n["id"]: n for n in body["data"]["officials"]["nodes"]}
-        assert set(nodes) == {colleague, api.data("{ me { id } }", as_user="SH00000650")["me"]["id"]}
         assert nodes[colleague]["religion"] is not None and nodes[colleague]["code"] is None
         assert forbidden(body) == {"code"}
     finally:
-        api.data("mutation($id: ID!) { revokeGrant(id: $id) { id } }", as_user="hr.BNV", variables={"id": grant})
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": grant})
+
+
+def test_paging_crosses_from_readable_rows_to_the_rest_and_returns_each_once(api: Api) -> None:
+    colleague = official_of(api, "BNV")
+    grant = grant_to(api, "SH00000650", colleague, ["religion"])
+    try:
+        seen: list[str] = []
+        after = None
+        query = "query($after: String) { officials(first: 1, after: $after, orderBy: {field: CODE}) { pageInfo { hasNextPage endCursor } nodes { id } } }"
+        while True:
+            page = api.data(query, as_user="SH00000650", variables={"after": after})["officials"]
+            seen += [n["id"] for n in page["nodes"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == [api.data("{ me { id } }", as_user="SH00000650")["me"]["id"], colleague]
+    finally:
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": grant})
 
 
 # -- a caller with no grant at all sees nothing, not even the structure ------------------------------------
@@ -289,3 +332,23 @@ def test_every_query_field_outside_scope_returns_null_or_nothing(
     api: Api, nobody: str, query: str, expected: dict[str, Any]
 ) -> None:
     assert api.data(query, as_user=nobody) == expected
+
+
+def test_filtering_or_ordering_by_a_field_readable_on_no_official_is_refused(api: Api, nobody: str) -> None:
+    # Such a filter could only ever answer nothing; saying so names the cause.
+    colleague = official_of(api, "BNV")
+    grant = grant_to(api, nobody, colleague, ["sensitive"])
+    try:
+        for query in (
+            '{ officials(filter: {name: "nguyen"}) { nodes { id } } }',
+            "{ officials(orderBy: {field: BIRTH_DATE}) { nodes { id } } }",
+            '{ unit(code: "BNV") { officials { nodes { id } } } }',
+        ):
+            error = api.post(query, as_user=nobody)["errors"][0]
+            assert (
+                error["extensions"]["code"] == "FORBIDDEN_FIELD" and "on any official in your scope" in error["message"]
+            )
+        body = api.post("{ officials { nodes { id religion { code } } } }", as_user=nobody)
+        assert body["data"]["officials"]["nodes"][0]["id"] == colleague and "errors" not in body
+    finally:
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": grant})

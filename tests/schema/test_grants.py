@@ -222,11 +222,11 @@ def test_a_revocation_that_lost_a_race_is_reported_as_already_revoked(api: Api) 
             )
         return row
 
-    grants.get = get_then_lose_the_race  # type: ignore[assignment]
+    grants.get = get_then_lose_the_race
     try:
         body = api.post(REVOKE, as_user="hr.BNV", variables={"id": str(grant_id)})
     finally:
-        grants.get = original  # type: ignore[assignment]
+        grants.get = original
     assert error_code(body) == "BAD_USER_INPUT" and "already revoked" in body["errors"][0]["message"]
 
 
@@ -250,3 +250,73 @@ def test_a_narrow_grant_does_not_take_filtering_away_from_a_national_reader(api:
         assert religion is not None
     finally:
         api.data(REVOKE, as_user="hr.BNV", variables={"id": made["id"]})
+
+
+# -- grants given to an account never take away what it had ---------------------------------------------
+
+BY_NAME = "query($n: String) { officials(first: 100, filter: {name: $n}) { totalCount nodes { id } } }"
+LISTED = "{ officials(first: 20) { nodes { id fullName unit { code } } } }"
+
+
+def bnv_officials(api: Api) -> list[str]:
+    nodes = api.data('{ unit(code: "BNV") { officials(first: 100) { nodes { id } } } }')["unit"]["officials"]["nodes"]
+    return [n["id"] for n in nodes]
+
+
+def test_hr_granted_an_official_of_another_ministry_keeps_filtering_its_own_and_learns_no_name(api: Api) -> None:
+    # The example: hr.BNV grants hr.HNI `work` on one BNV official.
+    outsider = bnv_officials(api)[0]
+    name = api.data(f'{{ official(id: "{outsider}") {{ fullName }} }}')["official"]["fullName"]
+    before = api.data(BY_NAME, as_user="hr.HNI", variables={"n": "a"})["officials"]
+    statements = api.count_statements(LISTED, as_user="hr.HNI")
+    made = api.data(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="hr.HNI", officials=[outsider])})[
+        "grantAccess"
+    ]
+    try:
+        assert api.data(BY_NAME, as_user="hr.HNI", variables={"n": "a"})["officials"] == before
+        # Still one statement for the page, though in the order of a field one of its rows cannot read.
+        assert api.count_statements(LISTED, as_user="hr.HNI") == statements
+        found = api.data(BY_NAME, as_user="hr.HNI", variables={"n": name})["officials"]["nodes"]
+        assert outsider not in {n["id"] for n in found}
+        body = api.post(
+            "query($id: ID!) { official(id: $id) { jobTitle fullName } }", as_user="hr.HNI", variables={"id": outsider}
+        )
+        assert {e["path"][-1] for e in body["errors"]} == {"fullName"} and "jobTitle" in body["data"]["official"]
+        # Its name sorts as null: first when descending, last ascending.
+        descending = "{ officials(first: 1, orderBy: {field: NAME, direction: DESC}) { nodes { id } } }"
+        assert api.data(descending, as_user="hr.HNI")["officials"]["nodes"] == [{"id": outsider}]
+    finally:
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": made["id"]})
+
+
+def test_any_number_of_grants_never_locks_the_grantee_out(api: Api) -> None:
+    # 66 grants over different officials and for different fields: more than the 63 a 64-bit grant mask
+    # once held, when every request of the grantee answered 403 and it could do nothing about it.
+    people = bnv_officials(api)
+    fields = [["work"], ["religion"], ["salary"], ["work", "religion"], ["identity"], ["health", "salary"]]
+    pairs = [list(t) for t in zip(people, people[1:], strict=False)]
+    triples = [list(t) for t in zip(people, people[1:], people[2:], strict=False)]
+    targets = ([[p] for p in people] + pairs + triples)[:66]
+    before = api.data(BY_NAME, as_user="hr.HNI", variables={"n": "a"})["officials"]
+    made = [
+        api.data(
+            GRANT,
+            as_user="hr.BNV",
+            variables={"input": grant_input(grantee="hr.HNI", officials=t, fields=fields[i % len(fields)])},
+        )["grantAccess"]["id"]
+        for i, t in enumerate(targets)
+    ]
+    try:
+        assert len(made) == 66
+        assert api.data(BY_NAME, as_user="hr.HNI", variables={"n": "a"})["officials"] == before
+        held = api.data('{ accessGrants(grantee: "hr.HNI", inForce: true) { id } }', as_user="hr.BNV")["accessGrants"]
+        assert set(made) <= {g["id"] for g in held}
+        body = api.post(READ, as_user="hr.HNI", variables={"id": people[0]})
+        assert body["data"]["official"]["jobTitle"] is not None and body["data"]["official"]["religion"] is not None
+        assert all(e["extensions"]["code"] == "FORBIDDEN_FIELD" for e in body.get("errors", []))
+        total = api.data("{ officials { totalCount } }", as_user="hr.HNI")["officials"]["totalCount"]
+        own = api.data('{ unit(code: "HNI") { officials { totalCount } } }')["unit"]["officials"]["totalCount"]
+        assert total == own + len({p for t in targets for p in t})
+    finally:
+        for grant_id in made:
+            api.data(REVOKE, as_user="hr.BNV", variables={"id": grant_id})
