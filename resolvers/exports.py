@@ -25,6 +25,7 @@ from typing import Any, Final
 import orjson
 from sqlalchemy import Row
 
+from db.catalog import OFFICIAL_FIELDS
 from db.errors import BadInput, ForbiddenField
 from db.queries import exports, officials
 from db.queries.officials import OfficialFilter, Ordering
@@ -47,56 +48,12 @@ MAX_EXPORTS_PER_REQUEST: Final = 1
 # data version, leaf), expired files, the file (tests/schema/test_limits.py holds exports to this).
 _STORING: Final = 6
 
-# Plain columns: the field's name in the API and the row column holding it.
-_PLAIN: Final = {
-    "code": "code",
-    "personalId": "personal_id",
-    "fullName": "full_name",
-    "otherName": "other_name",
-    "birthDate": "birth_date",
-    "birthplace": "birthplace",
-    "hometown": "hometown",
-    "permanentAddress": "permanent_address",
-    "currentAddress": "current_address",
-    "jobTitle": "job_title",
-    "concurrentTitles": "concurrent_titles",
-    "recruitmentOccupation": "recruitment_occupation",
-    "mainDuties": "main_duties",
-    "salaryGrade": "salary_grade",
-    "salaryCoefficient": "salary_coefficient",
-    "salaryEffectiveDate": "salary_effective_date",
-    "positionAllowance": "position_allowance",
-    "recruitmentDate": "recruitment_date",
-    "recruitingAgency": "recruiting_agency",
-    "generalEducation": "general_education",
-    "major": "major",
-    "foreignLanguages": "foreign_languages",
-    "itLevel": "it_level",
-    "partyAdmissionDate": "party_admission_date",
-    "partyConfirmationDate": "party_confirmation_date",
-    "health": "health",
-    "heightCm": "height_cm",
-    "weightKg": "weight_kg",
-    "bloodGroup": "blood_group",
-    "socialInsuranceNumber": "social_insurance_number",
-    "version": "version",
-    "updatedAt": "updated_at",
-}
-# Coded columns: the code list and the row column; exported as `<field>` (code) and `<field>Label`.
-_CODED: Final = {
-    "gender": ("gender", "gender"),
-    "ethnicity": ("ethnicity", "ethnicity"),
-    "religion": ("religion", "religion"),
-    "employeeType": ("employee_type", "employee_type"),
-    "rank": ("rank", "rank_code"),
-    "qualification": ("qualification", "qualification"),
-    "academicTitle": ("academic_title", "academic_title"),
-    "politicalTheory": ("political_theory", "political_theory"),
-    "stateManagement": ("state_management", "state_management"),
-    "status": ("status", "status"),
-}
-# Referenced columns: exported as `<field>Code` and `<field>Name` of the unit or position.
-_REFERENCES: Final = {"unit": "unit_id", "topUnit": "top_unit_id", "position": "position_id"}
+# What an export can hold, from the one list of an official's fields (db.catalog): plain columns, coded
+# ones (exported as `<field>` and `<field>Label`) and references (`<field>Code` and `<field>Name` of the
+# unit or position); child records are not columns.
+_PLAIN: Final = {f.name: f.column for f in OFFICIAL_FIELDS if f.kind == "plain"}
+_CODED: Final = {f.name: (f.codes or "", f.column) for f in OFFICIAL_FIELDS if f.kind == "code"}
+_REFERENCES: Final = {f.name: f.column for f in OFFICIAL_FIELDS if f.kind in ("unit", "position")}
 EXPORTABLE: Final = (*_PLAIN, *_CODED, *_REFERENCES)
 
 

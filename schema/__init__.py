@@ -13,7 +13,7 @@ from schema.cost import check_rules
 from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
 from schema.limits import DEFAULT_LIMITS, DOCUMENT_CACHE_SIZE, Limits, QueryLimits
-from schema.officials import OfficialQueries
+from schema.officials import OfficialQueries, held_to_catalog
 from schema.operations import OneOperation
 from schema.policy import apply_field_policy
 from schema.positions import PositionQueries
@@ -70,8 +70,10 @@ def build_schema(
     )
     # Deny by default: the build fails unless the policy decides every field of every type.
     apply_field_policy(schema._schema, authorizer.decisions, authorizer.data_fields)
-    # Likewise unless every list of objects has a bound in the cost rules.
+    # Likewise unless every list of objects has a bound in the cost rules, and unless the Official type
+    # has exactly the fields of the one catalog (db/catalog.py).
     check_rules(schema._schema)
+    held_to_catalog(schema._schema)
     return schema
 
 

@@ -6,7 +6,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import GraphQLSchema
 
+from db.catalog import OFFICIAL
 from resolvers.officials import resolve_me, resolve_official, resolve_officials
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page
 from resolvers.positions import resolve_position_by_id
@@ -86,11 +88,30 @@ class OfficialFilter:
     )
 
 
-def _records(kind: str, item: type, description: str) -> Any:
-    async def resolve(root: strawberry.Parent[Any], info: Ctx) -> list[item] | None:  # type: ignore[valid-type]
-        return await resolve_records(info.context, kind, root.id)  # type: ignore[arg-type]
+def _of(name: str, item: type | None = None) -> Any:
+    """The strawberry field for the catalog's field `name`; `item` is the GraphQL type of child records."""
+    field = OFFICIAL[name]
+    if field.kind == "code":
+        return code_field(field.codes or "", field.column, field.description or "")
+    if field.kind == "records":
+        kind = field.records
 
-    return strawberry.field(resolver=resolve, description=description)
+        async def resolve(root: strawberry.Parent[Any], info: Ctx) -> list[item] | None:  # type: ignore[valid-type]
+            return await resolve_records(info.context, kind, root.id)  # type: ignore[arg-type]
+
+        return strawberry.field(resolver=resolve, description=field.description)
+    return strawberry.field(description=field.description)
+
+
+def held_to_catalog(schema: GraphQLSchema) -> None:
+    """The Official type has exactly the catalog's fields (and the id that names a row)."""
+    declared = set(schema.type_map["Official"].fields) - {"id"}  # type: ignore[union-attr]
+    listed = set(OFFICIAL)
+    if declared != listed:
+        raise TypeError(
+            f"schema/officials.py and db/catalog.py disagree: only in the schema {sorted(declared - listed)}, "
+            f"only in the catalog {sorted(listed - declared)}"
+        )
 
 
 @strawberry.type(
@@ -99,67 +120,69 @@ def _records(kind: str, item: type, description: str) -> Any:
     "error at its path."
 )
 class Official:
+    # Each field is the one list's (db.catalog): its code list, column and description come from there,
+    # and the schema is not built unless this type has exactly the catalog's fields (held_to_catalog).
     id: strawberry.ID
-    code: str | None = strawberry.field(description="Số hiệu")
-    personal_id: str | None = strawberry.field(description="Số định danh cá nhân (12 digits)")
-    full_name: str | None
-    other_name: str | None
-    birth_date: date | None
-    gender: Code | None = code_field("gender", "gender", "Giới tính")
-    birthplace: str | None
-    hometown: str | None = strawberry.field(description="Quê quán")
-    ethnicity: Code | None = code_field("ethnicity", "ethnicity", "Dân tộc")
-    religion: Code | None = code_field("religion", "religion", "Tôn giáo")
-    permanent_address: str | None
-    current_address: str | None
-    employee_type: Code | None = code_field("employee_type", "employee_type", "Loại")
-    job_title: str | None = strawberry.field(description="Chức vụ hiện tại")
-    concurrent_titles: list[str] | None = strawberry.field(description="Chức vụ kiêm nhiệm")
-    recruitment_occupation: str | None
-    main_duties: str | None
-    rank: Code | None = code_field("rank", "rank_code", "Ngạch / chức danh nghề nghiệp (mã ngạch)")
-    salary_grade: int | None = strawberry.field(description="Bậc lương")
-    salary_coefficient: Decimal | None = strawberry.field(description="Hệ số lương")
-    salary_effective_date: date | None
-    position_allowance: Decimal | None
-    recruitment_date: date | None
-    recruiting_agency: str | None
-    general_education: str | None = strawberry.field(description='Giáo dục phổ thông, e.g. "12/12"')
-    qualification: Code | None = code_field("qualification", "qualification", "Trình độ chuyên môn cao nhất")
-    major: str | None
-    academic_title: Code | None = code_field("academic_title", "academic_title", "Học hàm")
-    political_theory: Code | None = code_field("political_theory", "political_theory", "Lý luận chính trị")
-    state_management: Code | None = code_field("state_management", "state_management", "Quản lý nhà nước")
-    foreign_languages: str | None
-    it_level: str | None
-    party_admission_date: date | None
-    party_confirmation_date: date | None
-    health: str | None
-    height_cm: int | None
-    weight_kg: int | None
-    blood_group: str | None
-    social_insurance_number: str | None
-    status: Code | None = code_field("status", "status", "Tình trạng")
-    version: int | None
-    updated_at: datetime | None
+    code: str | None = _of("code")
+    personal_id: str | None = _of("personalId")
+    full_name: str | None = _of("fullName")
+    other_name: str | None = _of("otherName")
+    birth_date: date | None = _of("birthDate")
+    gender: Code | None = _of("gender")
+    birthplace: str | None = _of("birthplace")
+    hometown: str | None = _of("hometown")
+    ethnicity: Code | None = _of("ethnicity")
+    religion: Code | None = _of("religion")
+    permanent_address: str | None = _of("permanentAddress")
+    current_address: str | None = _of("currentAddress")
+    employee_type: Code | None = _of("employeeType")
+    job_title: str | None = _of("jobTitle")
+    concurrent_titles: list[str] | None = _of("concurrentTitles")
+    recruitment_occupation: str | None = _of("recruitmentOccupation")
+    main_duties: str | None = _of("mainDuties")
+    rank: Code | None = _of("rank")
+    salary_grade: int | None = _of("salaryGrade")
+    salary_coefficient: Decimal | None = _of("salaryCoefficient")
+    salary_effective_date: date | None = _of("salaryEffectiveDate")
+    position_allowance: Decimal | None = _of("positionAllowance")
+    recruitment_date: date | None = _of("recruitmentDate")
+    recruiting_agency: str | None = _of("recruitingAgency")
+    general_education: str | None = _of("generalEducation")
+    qualification: Code | None = _of("qualification")
+    major: str | None = _of("major")
+    academic_title: Code | None = _of("academicTitle")
+    political_theory: Code | None = _of("politicalTheory")
+    state_management: Code | None = _of("stateManagement")
+    foreign_languages: str | None = _of("foreignLanguages")
+    it_level: str | None = _of("itLevel")
+    party_admission_date: date | None = _of("partyAdmissionDate")
+    party_confirmation_date: date | None = _of("partyConfirmationDate")
+    health: str | None = _of("health")
+    height_cm: int | None = _of("heightCm")
+    weight_kg: int | None = _of("weightKg")
+    blood_group: str | None = _of("bloodGroup")
+    social_insurance_number: str | None = _of("socialInsuranceNumber")
+    status: Code | None = _of("status")
+    version: int | None = _of("version")
+    updated_at: datetime | None = _of("updatedAt")
 
-    work_history: list[WorkHistoryEntry] | None = _records("work_history", WorkHistoryEntry, "Quá trình công tác")
-    training: list[TrainingEntry] | None = _records("training", TrainingEntry, "Đào tạo, bồi dưỡng")
-    salary_history: list[SalaryHistoryEntry] | None = _records("salary_history", SalaryHistoryEntry, "Diễn biến lương")
-    family_members: list[FamilyMember] | None = _records("family", FamilyMember, "Quan hệ gia đình")
-    rewards: list[Reward] | None = _records("rewards", Reward, "Khen thưởng")
-    disciplines: list[Discipline] | None = _records("disciplines", Discipline, "Kỷ luật")
-    evaluations: list[Evaluation] | None = _records("evaluations", Evaluation, "Đánh giá, xếp loại")
+    work_history: list[WorkHistoryEntry] | None = _of("workHistory", WorkHistoryEntry)
+    training: list[TrainingEntry] | None = _of("training", TrainingEntry)
+    salary_history: list[SalaryHistoryEntry] | None = _of("salaryHistory", SalaryHistoryEntry)
+    family_members: list[FamilyMember] | None = _of("familyMembers", FamilyMember)
+    rewards: list[Reward] | None = _of("rewards", Reward)
+    disciplines: list[Discipline] | None = _of("disciplines", Discipline)
+    evaluations: list[Evaluation] | None = _of("evaluations", Evaluation)
 
-    @strawberry.field(description="Đơn vị công tác")
+    @strawberry.field(description=OFFICIAL["unit"].description)
     async def unit(self, info: Ctx) -> UnitRef | None:
         return await resolve_unit_by_id(info.context, self.unit_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field(description="The ministry or province the official's unit belongs to")
+    @strawberry.field(description=OFFICIAL["topUnit"].description)
     async def top_unit(self, info: Ctx) -> UnitRef | None:
         return await resolve_unit_by_id(info.context, self.top_unit_id)  # type: ignore[attr-defined,no-any-return]
 
-    @strawberry.field(description="Vị trí việc làm")
+    @strawberry.field(description=OFFICIAL["position"].description)
     async def position(self, info: Ctx) -> PositionRef | None:
         return await resolve_position_by_id(info.context, self.position_id)  # type: ignore[attr-defined,no-any-return]
 

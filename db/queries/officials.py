@@ -15,6 +15,8 @@ from typing import Any, Final, Literal
 from sqlalchemy import ColumnElement, Row, Select, and_, case, false, func, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.catalog import OFFICIAL as OFFICIAL_FIELD
+from db.catalog import ORDERS
 from db.scoping import (
     OFFICIAL,
     UNIT,
@@ -30,31 +32,33 @@ from db.text import fold
 
 OrderField = Literal["name", "code", "birth_date", "id"]
 
+# The column each ordering sorts by: the field's own (db.catalog), but a name sorts by its Vietnamese
+# sort key (db.text.name_sort_key), kept beside it.
 _ORDER_COLUMNS: Final[Mapping[OrderField, ColumnElement[Any]]] = {
     "name": OFFICIAL.c.name_sort,
-    "code": OFFICIAL.c.code,
-    "birth_date": OFFICIAL.c.birth_date,
+    "code": OFFICIAL.c[ORDERS["code"].column],
+    "birth_date": OFFICIAL.c[ORDERS["birth_date"].column],
     "id": OFFICIAL.c.id,
 }
 # The field each ordering reads; the id is on every row the caller sees, readable or not.
 ORDER_FIELDS: Final[Mapping[OrderField, str | None]] = {
-    "name": "Official.fullName",
-    "code": "Official.code",
-    "birth_date": "Official.birthDate",
+    "name": ORDERS["name"].policy,
+    "code": ORDERS["code"].policy,
+    "birth_date": ORDERS["birth_date"].policy,
     "id": None,
 }
 # The field each attribute of OfficialFilter reads.
 FILTER_FIELDS: Final = {
-    "unit_path": "Official.unit",
-    "unit_id": "Official.unit",
-    "position_id": "Official.position",
-    "employee_types": "Official.employeeType",
-    "rank_codes": "Official.rank",
-    "genders": "Official.gender",
-    "statuses": "Official.status",
-    "birth_year_from": "Official.birthDate",
-    "birth_year_to": "Official.birthDate",
-    "name": "Official.fullName",
+    "unit_path": OFFICIAL_FIELD["unit"].policy,
+    "unit_id": OFFICIAL_FIELD["unit"].policy,
+    "position_id": OFFICIAL_FIELD["position"].policy,
+    "employee_types": OFFICIAL_FIELD["employeeType"].policy,
+    "rank_codes": OFFICIAL_FIELD["rank"].policy,
+    "genders": OFFICIAL_FIELD["gender"].policy,
+    "statuses": OFFICIAL_FIELD["status"].policy,
+    "birth_year_from": OFFICIAL_FIELD["birthDate"].policy,
+    "birth_year_to": OFFICIAL_FIELD["birthDate"].policy,
+    "name": OFFICIAL_FIELD["fullName"].policy,
 }
 
 
