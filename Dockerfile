@@ -10,6 +10,7 @@ RUN pip install --disable-pip-version-check -r requirements.lock
 COPY cli cli
 COPY gateway gateway
 COPY schema schema
+COPY planner planner
 COPY resolvers resolvers
 COPY policies policies
 COPY db db

@@ -44,6 +44,7 @@ def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> stra
         max_fields=settings.max_query_fields,
         max_cost=settings.max_query_cost,
         max_statements=settings.max_query_statements,
+        compiled=settings.compiled_reads,
         extensions=[TimePhases] if settings.server_timing_enabled else [],
     )
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # How long a looked-up account is trusted before it is read again (disabling takes this long).
     account_cache_seconds: float = Field(default=5.0, ge=0)
     graphiql: bool | None = None
+    # Reads answered by one compiled SQL statement (planner/); off: every read by the resolver tree.
+    compiled_reads: bool = True
     # A Server-Timing header on GraphQL responses (phases and SQL statements); default: development only.
     server_timing: bool | None = None
     # What one request may ask (README: "Limits on what one request may ask"; schema/limits.py). Before

@@ -30,6 +30,8 @@ class RequestContext:
     operation: Operation | None = None
     # Whether the request named its operation (`operationName`): a document of several needs it.
     operation_named: bool = False
+    # Which path answered: "compiled" (planner/) or "resolvers" (the fallback); None before execution.
+    read_path: str | None = None
     exposed: Exposure = field(default_factory=Exposure)
     # The gateway gives each request one write transaction, which it commits after the whole answer
     # (resolvers.transaction); without one (the CLI), each write commits on its own.

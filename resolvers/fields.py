@@ -18,7 +18,13 @@ def row_checked(resolve: Resolver, name: str) -> Resolver:
         # `root.grants` is the row's grant mask, computed by the statement that read the row; the
         # fields it opens are cached per mask on the request's scope (a set lookup per field).
         if name not in info.context.scope.readable(root.grants):
-            raise ForbiddenField(f"Not allowed to read `{label}` of this official")
+            raise unreadable(label)
         return resolve(root, info, **arguments)
 
     return resolver
+
+
+def unreadable(label: str) -> ForbiddenField:
+    """The error of a field (`religion`) the caller may not read on this official: one wording for the
+    resolver tree and the compiled read path."""
+    return ForbiddenField(f"Not allowed to read `{label}` of this official")

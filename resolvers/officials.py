@@ -1,6 +1,7 @@
 """Resolvers for officials: `me`, `official`, and the `officials` connection (also under units and
 positions). Every read goes through the request's scope via db.queries.officials."""
 
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
 
@@ -121,15 +122,20 @@ def _values(items: list[Enum] | None) -> list[str]:
     return [item.value for item in items or ()]
 
 
-async def _unit_bounds(ctx: RequestContext, unit_ref: str | None, include_subunits: bool) -> dict[str, Any]:
+def unit_bounds(unit: Row[Any] | None, include_subunits: bool) -> dict[str, Any]:
     """The unit part of the filter: its subtree path, or exactly its id."""
-    if unit_ref is None:
-        return {}
-    unit = await unit_by_ref(ctx, unit_ref)
     if unit is None:
-        raise NotFound(f"No unit with code or id '{unit_ref}'")
+        return {}
     within = UnitBound(path=unit.path, top_unit_id=unit.top_unit_id)
     return {"unit_path": unit.path, "within": within} if include_subunits else {"unit_id": unit.id, "within": within}
+
+
+def unit_ref(args: OfficialFilterArgs | None, unit: int | None) -> str | None:
+    """The unit the filter names: the parent field's (Unit.officials), or the caller's `filter.unit`."""
+    if unit is not None and args is not None and args.unit is not None:
+        # Unit.officials: the unit is the parent field's, and the caller's filter narrows within it.
+        raise BadInput("`Unit.officials` is already filtered by its unit; leave `filter.unit` out")
+    return str(unit) if unit is not None else (args.unit if args is not None else None)
 
 
 def _check_name(name: str) -> str:
@@ -144,11 +150,16 @@ def _check_name(name: str) -> str:
 async def to_filter(
     ctx: RequestContext, args: OfficialFilterArgs | None, unit: int | None, **fixed: Any
 ) -> OfficialFilter:
-    if unit is not None and args is not None and args.unit is not None:
-        # Unit.officials: the unit is the parent field's, and the caller's filter narrows within it.
-        raise BadInput("`Unit.officials` is already filtered by its unit; leave `filter.unit` out")
-    unit_ref = str(unit) if unit is not None else (args.unit if args is not None else None)
-    bounds = await _unit_bounds(ctx, unit_ref, args.include_subunits if args is not None else True)
+    ref = unit_ref(args, unit)
+    row = await unit_by_ref(ctx, ref) if ref is not None else None
+    if ref is not None and row is None:
+        raise NotFound(f"No unit with code or id '{ref}'")
+    return build_filter(args, row, fixed)
+
+
+def build_filter(args: OfficialFilterArgs | None, unit: Row[Any] | None, fixed: dict[str, Any]) -> OfficialFilter:
+    """The filter the arguments ask for, its unit already looked up; bad values are refused here."""
+    bounds = unit_bounds(unit, args.include_subunits if args is not None else True)
     if args is None:
         return OfficialFilter(**bounds, **fixed)
     if (
@@ -173,6 +184,32 @@ async def to_filter(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """A page of officials as asked for, checked: how many, in which order, from where."""
+
+    limit: int
+    ordering: Ordering
+    order_key: str
+    after: tuple[Any, int] | None
+
+
+def page_request(
+    ctx: RequestContext, *, first: int, after: str | None, order_by: OfficialOrderArgs | None
+) -> PageRequest:
+    limit = check_first(first)
+    ordering = _ordering(ctx, order_by)
+    order_key = f"{ordering.field}:{'desc' if ordering.descending else 'asc'}"
+    return PageRequest(limit, ordering, order_key, decode_cursor(after, order_key) if after else None)
+
+
+def cursor(ctx: RequestContext, request: PageRequest, value: Any, row_id: int, mask: str) -> str:
+    """A row's cursor: its place in the order, without a value the caller may not read on it."""
+    return encode_cursor(
+        request.order_key, *officials.cursor_position(value, row_id, request.ordering, ctx.scope.readable(mask))
+    )
+
+
 async def resolve_officials(
     ctx: RequestContext,
     *,
@@ -185,17 +222,15 @@ async def resolve_officials(
 ) -> Page[Row[Any]]:
     """A keyset page of officials. `fixed` pins the filter to a unit or position (Unit.officials,
     Position.holders) on top of whatever the caller filters by."""
-    limit = check_first(first)
-    ordering = _ordering(ctx, order_by)
-    order_key = f"{ordering.field}:{'desc' if ordering.descending else 'asc'}"
-    position = decode_cursor(after, order_key) if after else None
+    request = page_request(ctx, first=first, after=after, order_by=order_by)
     query = await to_filter(ctx, filter, unit, **fixed)
     check_filter(ctx, query)
     async with ctx.connect() as conn:
         rows = await officials.list_(
-            conn, scope=ctx.scope, filter=query, ordering=ordering, limit=limit + 1, after=position
+            conn, scope=ctx.scope, filter=query, ordering=request.ordering, limit=request.limit + 1, after=request.after
         )
-    page = rows[:limit]
+    page = rows[: request.limit]
+    column = officials.order_column(request.ordering)
 
     async def count() -> int:
         async with ctx.connect() as conn:
@@ -203,10 +238,8 @@ async def resolve_officials(
 
     return Page(
         nodes=page,
-        cursors=[
-            encode_cursor(order_key, *officials.position(row, ordering, ctx.scope.readable(row.grants))) for row in page
-        ],
-        has_next_page=len(rows) > limit,
-        has_previous_page=position is not None,
+        cursors=[cursor(ctx, request, getattr(row, column), row.id, row.grants) for row in page],
+        has_next_page=len(rows) > request.limit,
+        has_previous_page=request.after is not None,
         count=count,
     )

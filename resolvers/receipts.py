@@ -36,8 +36,11 @@ class Exposure:
 
     def add(self, row: Row[Any] | None) -> None:
         if row is not None:
-            self.ids.add(row.id)
-            self.matched.add((row.grants, row.id, row.top_unit_id))
+            self.record(row.id, row.grants, row.top_unit_id)
+
+    def record(self, official_id: int, mask: str, top_unit_id: int) -> None:
+        self.ids.add(official_id)
+        self.matched.add((mask, official_id, top_unit_id))
 
     def add_all(self, rows: Iterable[Row[Any] | None]) -> None:
         for row in rows:

@@ -8,7 +8,9 @@ from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from policies.authorizer import Authorizer
+from planner.run import Reader
 from schema.codes import CodeQueries
+from schema.compiled import CompiledReads
 from schema.cost import check_rules
 from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
@@ -22,6 +24,9 @@ from schema.units import UnitQueries
 
 
 class _Schema(strawberry.Schema):
+    # The compiled read path (planner/), when on: its plans and its counts of what it answered.
+    reader: Reader | None = None
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Domain errors are answers, not incidents; unexpected ones are logged where they are masked
         # (gateway.graphql), so strawberry's own per-error logging is turned off.
@@ -47,6 +52,7 @@ def build_schema(
     max_fields: int = DEFAULT_LIMITS.max_fields,
     max_cost: int = DEFAULT_LIMITS.max_cost,
     max_statements: int = DEFAULT_LIMITS.max_statements,
+    compiled: bool = True,
     extensions: Sequence[type[SchemaExtension]] = (),
 ) -> strawberry.Schema:
     limits = Limits(
@@ -56,6 +62,7 @@ def build_schema(
         max_cost=max_cost,
         max_statements=max_statements,
     )
+    readers: list[Reader] = []  # made once the schema exists: the planner reads graphql-core's schema
     schema = _Schema(
         query=Query,
         mutation=Mutation,
@@ -66,8 +73,13 @@ def build_schema(
             lambda: QueryLimits(limits),  # fields, depth, aliases; validation (cached); cost and exports
             RecordOperation,
             *extensions,
+            # Last: after the limits (a refused request has its result already) and the operation's record.
+            *([lambda: CompiledReads(readers[0])] if compiled else []),
         ],
     )
+    if compiled:
+        readers.append(Reader(schema._schema))
+        schema.reader = readers[0]
     # Deny by default: the build fails unless the policy decides every field of every type.
     apply_field_policy(schema._schema, authorizer.decisions, authorizer.data_fields)
     # Likewise unless every list of objects has a bound in the cost rules, and unless the Official type

@@ -12,7 +12,20 @@ from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, Final, Literal
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, false, func, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Row,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.catalog import OFFICIAL as OFFICIAL_FIELD
@@ -147,9 +160,14 @@ def _scoped(scope: Scope, f: OfficialFilter) -> Select[Any]:
     return select(*OFFICIAL.c, mask).where(official_filter(scope, bound=f.within), *_filter_sql(scope, f))
 
 
+def one_select(scope: Scope, *, official_id: int | None = None, code: str | None = None) -> Select[Any]:
+    """One official of the scope, by id or by code (both paths read it through this)."""
+    stmt = _scoped(scope, OfficialFilter())
+    return stmt.where(OFFICIAL.c.id == official_id) if code is None else stmt.where(OFFICIAL.c.code == code)
+
+
 async def get(conn: AsyncConnection, *, scope: Scope, official_id: int) -> Row[Any] | None:
-    result = await conn.execute(_scoped(scope, OfficialFilter()).where(OFFICIAL.c.id == official_id))
-    return result.first()
+    return (await conn.execute(one_select(scope, official_id=official_id))).first()
 
 
 async def get_many(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> list[Row[Any]]:
@@ -187,9 +205,10 @@ def _ordered(stmt: Select[Any], keys: tuple[ColumnElement[Any], ...], descending
     return stmt.order_by(*(key.desc() for key in keys) if descending else keys)
 
 
-def _page(
+def page_select(
     scope: Scope, f: OfficialFilter, ordering: Ordering, limit: int, after: tuple[Any, int] | None
 ) -> Select[Any]:
+    """One keyset page (`list_` runs it; the compiled read path wraps it, then orders by `page_order`)."""
     name = ORDER_FIELDS[ordering.field]
     # Filtering by the same field already keeps only rows on which it is readable.
     if name is not None and name not in filter_fields(f).values():
@@ -249,22 +268,44 @@ async def list_(
     after: tuple[Any, int] | None = None,
 ) -> list[Row[Any]]:
     """One keyset page: rows strictly after `after` = (sort value or None, id) in the given order."""
-    return list((await conn.execute(_page(scope, filter, ordering, limit, after))).all())
+    return list((await conn.execute(page_select(scope, filter, ordering, limit, after))).all())
 
 
-async def count(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> int:
-    stmt = (
-        select(func.count())
+def page_order(page: FromClause, ordering: Ordering) -> list[ColumnElement[Any]]:
+    """The order of a page_select's rows, on the page taken as a subquery: a query wrapping the page
+    (joins, subqueries) must say it again, as nothing keeps a subquery's order outside it."""
+    if SORT_KEY in page.c:  # a split page: the readable rows by the field, the others as null, by id
+        key = page.c[SORT_KEY]
+        first = key.desc().nulls_first() if ordering.descending else key.asc().nulls_last()
+        return [first, page.c.id.desc() if ordering.descending else page.c.id]
+    keys = [page.c[_ORDER_COLUMNS[ordering.field].name], page.c.id]
+    return [key.desc() for key in keys] if ordering.descending else keys
+
+
+def count_select(scope: Scope, filter: OfficialFilter) -> Select[Any]:
+    return (
+        select(func.count().label("total"))
         .select_from(OFFICIAL)
         .where(and_(official_filter(scope, bound=filter.within), *_filter_sql(scope, filter)))
     )
-    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def count(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> int:
+    return int((await conn.execute(count_select(scope, filter))).scalar_one())
 
 
 def position(row: Row[Any], ordering: Ordering, readable: frozenset[str]) -> tuple[Any, int]:
     """Where the row sits in the order, as a cursor records it: (sort value, id). The value is None where
     the caller cannot read the field on this row: the row sorted as null, and a cursor handed to the
     caller must not carry what it may not read."""
+    return cursor_position(getattr(row, order_column(ordering)), row.id, ordering, readable)
+
+
+def order_column(ordering: Ordering) -> str:
+    """The column of the official's row that holds its place in the order."""
+    return _ORDER_COLUMNS[ordering.field].name
+
+
+def cursor_position(value: Any, row_id: int, ordering: Ordering, readable: frozenset[str]) -> tuple[Any, int]:
     name = ORDER_FIELDS[ordering.field]
-    value = getattr(row, _ORDER_COLUMNS[ordering.field].name)
-    return (value if name is None or name in readable else None), row.id
+    return (value if name is None or name in readable else None), row_id

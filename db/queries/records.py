@@ -6,11 +6,12 @@ applied the same way to all of them, by joining the owning official.
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Row, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.catalog import RecordKind
 from db.models import (
     Discipline,
     Evaluation,
@@ -22,8 +23,6 @@ from db.models import (
     table_of,
 )
 from db.scoping import OFFICIAL, Scope, official_filter
-
-RecordKind = Literal["work_history", "training", "salary_history", "family", "rewards", "disciplines", "evaluations"]
 
 # Each kind with the column its rows are listed by (oldest first, as the CV prints them).
 _TABLES: Mapping[str, tuple[Table, str]] = MappingProxyType(
@@ -37,6 +36,11 @@ _TABLES: Mapping[str, tuple[Table, str]] = MappingProxyType(
         "evaluations": (table_of(Evaluation), "year"),
     }
 )
+
+
+def table_of_kind(kind: RecordKind) -> tuple[Table, str]:
+    """The table of a kind of child record, and the column its rows are listed by (then by id)."""
+    return _TABLES[kind]
 
 
 async def list_by_officials(

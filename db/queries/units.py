@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Unit, table_of
@@ -12,19 +12,21 @@ from db.scoping import Scope, structure_visible
 UNIT = table_of(Unit)
 
 
+def one_select(scope: Scope, *, unit_id: int | None = None, code: str | None = None) -> Select[Any]:
+    stmt = select(UNIT).where(structure_visible(scope))
+    return stmt.where(UNIT.c.id == unit_id) if code is None else stmt.where(UNIT.c.code == code)
+
+
 async def get_many(conn: AsyncConnection, *, scope: Scope, unit_ids: Sequence[int]) -> list[Row[Any]]:
     stmt = select(UNIT).where(structure_visible(scope), UNIT.c.id.in_(sorted(set(unit_ids))))
     return list((await conn.execute(stmt)).all())
 
 
 async def get_by_code(conn: AsyncConnection, *, scope: Scope, code: str) -> Row[Any] | None:
-    stmt = select(UNIT).where(structure_visible(scope), UNIT.c.code == code)
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(one_select(scope, code=code))).first()
 
 
-async def list_children(
-    conn: AsyncConnection, *, scope: Scope, parent_ids: Sequence[int | None], kind: str | None = None
-) -> list[Row[Any]]:
+def children_select(scope: Scope, parent_ids: Sequence[int | None], kind: str | None = None) -> Select[Any]:
     """Children of each parent, ordered by code; a `None` parent means the top-level units."""
     wanted = sorted({p for p in parent_ids if p is not None})
     parent = UNIT.c.parent_id
@@ -34,7 +36,18 @@ async def list_children(
     stmt = select(UNIT).where(structure_visible(scope), condition)
     if kind is not None:
         stmt = stmt.where(UNIT.c.kind == kind)
-    return list((await conn.execute(stmt.order_by(UNIT.c.code))).all())
+    return stmt.order_by(UNIT.c.code)
+
+
+async def list_children(
+    conn: AsyncConnection, *, scope: Scope, parent_ids: Sequence[int | None], kind: str | None = None
+) -> list[Row[Any]]:
+    return list((await conn.execute(children_select(scope, parent_ids, kind))).all())
+
+
+async def every_unit(conn: AsyncConnection, *, scope: Scope) -> list[Row[Any]]:
+    """The whole tree, for a process's directory of units (resolvers/directory.py): a few thousand rows."""
+    return list((await conn.execute(select(UNIT).where(structure_visible(scope)))).all())
 
 
 async def tree_shape(conn: AsyncConnection, *, scope: Scope) -> Row[Any]:

@@ -105,6 +105,7 @@ def test_unexpected_errors_are_masked(api: Api, monkeypatch) -> None:  # type: i
         raise RuntimeError("driver said: password=secret at host 10.0.0.1")
 
     monkeypatch.setattr("schema.codes.resolve_code_list", explode)
+    monkeypatch.setattr("planner.run.resolve_code_list", explode)  # the compiled path reads it too
     body = api.post('{ codeList(name: "gender") { code } }')
     assert body["errors"][0] == {
         "message": "Internal error",

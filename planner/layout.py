@@ -1,0 +1,88 @@
+"""Where each value of a plan sits in the one statement's rows: the base row's columns first (every column
+of its table, as the resolver tree's rows have them, and the grant mask of an official), then the columns
+of each joined unit or position, then one JSON array per list, then the page's total. Worked out once per
+plan, so shaping a row reads values by index."""
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from db.models import Official, Position, Unit, table_of
+from planner.plan import Coded, Many, Obj, Ref, Scalar, Table
+
+TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    "official": tuple(table_of(Official).c.keys()),
+    "unit": tuple(table_of(Unit).c.keys()),
+    "position": tuple(table_of(Position).c.keys()),
+}
+MASK: Final = "grants"
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A unit or position joined to a row already in the statement (the base, or an earlier join)."""
+
+    parent: int  # 0: the base row; k: the k-th join
+    column: str  # the parent's column holding the id
+    table: Table
+    columns: tuple[str, ...]  # the joined row's columns read, `id` first
+    offset: int  # where they start in the statement's row
+
+
+@dataclass(frozen=True, slots=True)
+class Sub:
+    """A list below a row: one JSON array of arrays, each item's values in `columns` order."""
+
+    parent: int
+    many: Many
+    columns: tuple[str, ...]
+    offset: int
+
+
+@dataclass
+class Layout:
+    base: Table
+    base_columns: tuple[str, ...]
+    joins: list[Join] = field(default_factory=list)
+    subs: list[Sub] = field(default_factory=list)
+    width: int = 0
+    total: int | None = None  # where the page's total sits, when totalCount is asked
+
+    def index(self, source: int, column: str) -> int:
+        if source == 0:
+            return self.base_columns.index(column)
+        join = self.joins[source - 1]
+        return join.offset + join.columns.index(column)
+
+
+def layout(base: Table, items: list[Obj], *, total: bool = False) -> Layout:
+    """The layout of a statement whose rows are `base` rows shaped by `items` (several when a connection's
+    nodes and edges read the same rows). Joins and lists are placed in the order a depth-first walk of
+    the items meets them; the shaper (planner/shape.py) walks the same way and takes them in turn."""
+    columns = TABLE_COLUMNS[base] + ((MASK,) if base == "official" else ())
+    plan = Layout(base, columns, width=len(columns))
+    lists: list[tuple[int, Many, tuple[str, ...]]] = []
+    for item in items:
+        _place(plan, item, 0, lists)
+    for parent, many, read in lists:
+        plan.subs.append(Sub(parent, many, read, plan.width))
+        plan.width += 1
+    if total:
+        plan.total, plan.width = plan.width, plan.width + 1
+    return plan
+
+
+def _place(plan: Layout, obj: Obj, source: int, lists: list[tuple[int, Many, tuple[str, ...]]]) -> None:
+    for node in obj.fields:
+        if isinstance(node, Ref):
+            columns = ("id", *dict.fromkeys(c for c in _columns(node.item) if c != "id"))
+            plan.joins.append(Join(source, node.column, node.table, columns, plan.width))
+            plan.width += len(columns)
+            _place(plan, node.item, len(plan.joins), lists)
+        elif isinstance(node, Many):
+            # At least the id: items asking for `__typename` alone are still one item per row.
+            lists.append((source, node, tuple(dict.fromkeys(_columns(node.item))) or ("id",)))
+
+
+def _columns(obj: Obj) -> list[str]:
+    """The columns an object's scalar and coded fields read, in the order they are asked."""
+    return [node.column for node in obj.fields if isinstance(node, Scalar | Coded)]

@@ -1,0 +1,384 @@
+"""One request through a plan: the resolvers' own checks on the arguments (any refusal means the
+resolver tree answers, with its error), the statement, and the rows shaped into data and errors.
+
+Plans are cached per document, operation and the values of the variables its directives read (a bounded
+LRU, its hits counted); the statement is built per request from the scope, which SQLAlchemy then finds
+in its own compiled cache."""
+
+import logging
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, Final
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from sqlalchemy import Select
+
+from db.engine import unavailable
+from db.errors import DomainError
+from db.queries import officials, positions, units
+from planner.build import Unsupported, plan
+from planner.collect import NotCollected, collect
+from planner.layout import Layout, layout
+from planner.plan import (
+    CodeList,
+    Connection,
+    Edges,
+    Nodes,
+    Obj,
+    One,
+    PageInfoPlan,
+    Plan,
+    TotalCount,
+    Typename,
+    UnitList,
+)
+from planner.shape import Mismatch, Path, Run, compile_items
+from planner.sql import statement
+from resolvers.codes import resolve_code_list
+from resolvers.context import RequestContext
+from resolvers.directory import unit_by_ref
+from resolvers.ids import check_text, is_id, parse_id
+from resolvers.officials import PageRequest, build_filter, check_filter, cursor, page_request, unit_ref
+
+log = logging.getLogger("ccvc.planner")
+
+PLAN_CACHE_SIZE: Final = 1024
+
+
+class Fallback(Exception):
+    """The resolver tree answers this request (why, for the count)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    data: dict[str, Any]
+    errors: list[GraphQLError]
+
+
+@dataclass(slots=True)
+class Compiled:
+    """A plan with what it compiles to: its statement's layout and its writers."""
+
+    plan: Plan
+    layout: Layout | None
+    writers: list[Callable[[Any, Path, Run], dict[str, Any]]]
+
+
+@dataclass
+class Stats:
+    compiled: int = 0
+    fallbacks: Counter[str] = field(default_factory=Counter)
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def hit_rate(self) -> float:
+        asked = self.hits + self.misses
+        return self.hits / asked if asked else 0.0
+
+
+class Reader:
+    """The compiled read path of one gateway process."""
+
+    def __init__(self, schema: GraphQLSchema, *, cache_size: int = PLAN_CACHE_SIZE) -> None:
+        self.schema = schema
+        self.cache_size = cache_size
+        self.plans: OrderedDict[tuple[Any, ...], Compiled | str] = OrderedDict()
+        self.stats = Stats()
+
+    async def answer(
+        self,
+        ctx: RequestContext,
+        document: DocumentNode,
+        query: str,
+        operation: str | None,
+        variables: dict[str, Any] | None,
+    ) -> Answer | None:
+        """The answer, or None when the resolver tree must give it (counted, with its reason)."""
+        found = self._compiled(document, query, operation, variables)
+        if isinstance(found, str):
+            return self._fallback(ctx, found)
+        compiled, arguments = found
+        try:
+            answer = await _answer(ctx, compiled, arguments)
+        except Fallback as reason:
+            return self._fallback(ctx, f"fallback: {reason}")
+        except (DomainError, Mismatch) as reason:
+            # The resolver tree gives the error (a refused argument, a value it would not write).
+            log.debug("Resolver tree answers: %s", reason)
+            return self._fallback(ctx, f"refused: {type(reason).__name__}")
+        except Exception as error:
+            if unavailable(error):
+                raise
+            log.exception("The compiled read path failed; the resolver tree answers")
+            return self._fallback(ctx, f"error: {type(error).__name__}")
+        self.stats.compiled += 1
+        ctx.read_path = "compiled"
+        return answer
+
+    def _fallback(self, ctx: RequestContext, reason: str) -> None:
+        """Counted by reason: every reason is one of a few fixed texts (no request values in it)."""
+        self.stats.fallbacks[reason] += 1
+        ctx.read_path = "resolvers"
+        return None
+
+    def _compiled(
+        self, document: DocumentNode, query: str, operation: str | None, variables: dict[str, Any] | None
+    ) -> tuple[Compiled, dict[str, Any]] | str:
+        """The plan, and the root field's arguments in this request; or why there is no plan."""
+        try:
+            collected = collect(self.schema, document, operation, variables)
+        except NotCollected as reason:
+            return f"not collected: {reason}"
+        arguments = collected.selections[0].arguments if len(collected.selections) == 1 else {}
+        # The selections depend on the variables only through @include and @skip: the collected keys
+        # and names are the plan's identity, with the document and the operation.
+        key = (query, operation, _signature(collected.selections))
+        cached = self.plans.get(key)
+        if cached is not None:
+            self.stats.hits += 1
+            self.plans.move_to_end(key)
+            return cached if isinstance(cached, str) else (cached, arguments)
+        self.stats.misses += 1
+        made: Compiled | str
+        try:
+            made = _compile(plan(collected))
+        except Unsupported as reason:
+            made = f"unsupported: {reason}"
+        self.plans[key] = made
+        if len(self.plans) > self.cache_size:
+            self.plans.popitem(last=False)
+        return made if isinstance(made, str) else (made, arguments)
+
+
+def _signature(selections: Any) -> tuple[Any, ...]:
+    return tuple((s.key, s.name, _signature(s.below)) for s in selections)
+
+
+def _compile(made: Plan) -> Compiled:
+    root = made.root
+    match root:
+        case Connection():
+            items = _connection_items(root)
+            placed = layout("official", items, total=any(isinstance(p, TotalCount) for p in root.parts))
+            return Compiled(made, placed, compile_items(items, placed))
+        case One() | UnitList():
+            table = root.item.table
+            assert table in ("official", "unit", "position")
+            placed = layout(table, [root.item])
+            return Compiled(made, placed, compile_items([root.item], placed))
+        case CodeList():
+            return Compiled(made, None, [])
+    raise AssertionError(root)
+
+
+def _connection_items(root: Connection) -> list[Obj]:
+    items: list[Obj] = []
+    for part in root.parts:
+        if isinstance(part, Nodes):
+            items.append(part.item)
+        elif isinstance(part, Edges) and part.item is not None:
+            items.append(part.item)
+    return items
+
+
+async def _answer(ctx: RequestContext, compiled: Compiled, arguments: dict[str, Any]) -> Answer:
+    if not ctx.scope.grants:
+        raise Fallback("a scope without grants")
+    run = Run(readable=ctx.scope.readable)
+    root = compiled.plan.root
+    match root:
+        case Connection():
+            value: Any = await _connection(ctx, compiled, root, arguments, run)
+        case One():
+            value = await _one(ctx, compiled, root, arguments, run)
+        case UnitList():
+            value = await _units(ctx, compiled, root, arguments, run)
+        case CodeList():
+            value = _code_list(root)
+    return Answer({root.at.key: value}, run.errors)
+
+
+async def _rows(ctx: RequestContext, stmt: Select[Any]) -> list[Any]:
+    async with ctx.connect() as conn:
+        return list((await conn.execute(stmt)).all())
+
+
+def _dialect(ctx: RequestContext) -> str:
+    return ctx.engine.dialect.name
+
+
+def _arguments(value: dict[str, Any] | None) -> SimpleNamespace | None:
+    """An input object as the resolvers read it: snake_case attributes, as strawberry would build it."""
+    if value is None:
+        return None
+    snake = {"".join(f"_{c.lower()}" if c.isupper() else c for c in key): v for key, v in value.items()}
+    return SimpleNamespace(**snake)
+
+
+async def _connection(
+    ctx: RequestContext, compiled: Compiled, root: Connection, arguments: dict[str, Any], run: Run
+) -> dict[str, Any]:
+    order_by = _arguments(arguments.get("orderBy"))
+    request = page_request(ctx, first=arguments["first"], after=arguments.get("after"), order_by=order_by)  # type: ignore[arg-type]
+    given = _arguments(arguments.get("filter"))
+    ref = unit_ref(given, None)  # type: ignore[arg-type]
+    unit = await unit_by_ref(ctx, ref) if ref is not None else None
+    if ref is not None and unit is None:
+        raise Fallback("a unit this process does not know")
+    query = build_filter(given, unit, {})  # type: ignore[arg-type]
+    check_filter(ctx, query)
+    assert compiled.layout is not None
+    base = officials.page_select(ctx.scope, query, request.ordering, request.limit + 1, request.after)
+    wants_total = any(isinstance(part, TotalCount) for part in root.parts)
+    stmt = statement(
+        compiled.layout,
+        base,
+        dialect=_dialect(ctx),
+        order=lambda page: officials.page_order(page, request.ordering),
+        total=officials.count_select(ctx.scope, query) if wants_total else None,
+    )
+    rows = await _rows(ctx, stmt)
+    total = rows[0][compiled.layout.total] if wants_total and rows else 0
+    id_at = compiled.layout.base_columns.index("id")
+    rows = [row for row in rows if row[id_at] is not None]  # the count's row of an empty page
+    return _connection_value(ctx, compiled, root, request, rows, total, run)
+
+
+def _connection_value(
+    ctx: RequestContext,
+    compiled: Compiled,
+    root: Connection,
+    request: PageRequest,
+    rows: list[Any],
+    total: int,
+    run: Run,
+) -> dict[str, Any]:
+    assert compiled.layout is not None
+    columns = compiled.layout.base_columns
+    page = rows[: request.limit]
+    at_id, at_mask, at_order = (
+        columns.index("id"),
+        columns.index("grants"),
+        columns.index(officials.order_column(request.ordering)),
+    )
+    cursors = [cursor(ctx, request, row[at_order], row[at_id], row[at_mask]) for row in page]
+    writers = iter(compiled.writers)
+    path: Path = (root.at.key,)
+    value: dict[str, Any] = {}
+    exposed = False
+    for part in root.parts:
+        key = part.at.key
+        match part:
+            case Typename(name=name):
+                value[key] = name
+            case TotalCount():
+                value[key] = total
+            case PageInfoPlan():
+                value[key] = _page_info(
+                    part, cursors, has_next=len(rows) > request.limit, has_previous=request.after is not None
+                )
+            case Nodes():
+                write = next(writers)
+                value[key] = [write(row, (*path, key, i), run) for i, row in enumerate(page)]
+                exposed = True
+            case Edges():
+                write_node = next(writers) if part.item is not None else None
+                value[key] = [
+                    _edge(part, write_node, row, cursors[i], (*path, key, i), run) for i, row in enumerate(page)
+                ]
+                exposed = True
+    if exposed:
+        for row in page:
+            ctx.exposed.record(row[at_id], row[at_mask], row[columns.index("top_unit_id")])
+    return value
+
+
+def _page_info(part: PageInfoPlan, cursors: list[str], *, has_next: bool, has_previous: bool) -> dict[str, Any]:
+    values = {
+        "hasNextPage": has_next,
+        "hasPreviousPage": has_previous,
+        "startCursor": cursors[0] if cursors else None,
+        "endCursor": cursors[-1] if cursors else None,
+    }
+    return {key: "PageInfo" if name.startswith("__typename") else values[name] for key, name in part.parts}
+
+
+def _edge(part: Edges, write_node: Any, row: Any, cursor_text: str, path: Path, run: Run) -> dict[str, Any]:
+    edge: dict[str, Any] = {}
+    for key, name in part.parts:
+        if name == "cursor":
+            edge[key] = cursor_text
+        elif name == "node":
+            edge[key] = write_node(row, (*path, key), run)
+        else:
+            edge[key] = "OfficialEdge"
+    return edge
+
+
+async def _one(
+    ctx: RequestContext, compiled: Compiled, root: One, arguments: dict[str, Any], run: Run
+) -> dict[str, Any] | None:
+    table = root.item.table
+    if table == "official":
+        base = _official(ctx, root.by, arguments)
+    elif table == "unit":
+        if arguments.get("id") is None and arguments.get("code") is None:
+            return None
+        base = (
+            units.one_select(ctx.scope, unit_id=parse_id(arguments["id"], "unit"))
+            if arguments.get("id") is not None
+            else units.one_select(ctx.scope, code=check_text(arguments["code"], "code"))
+        )
+    else:
+        base = positions.one_select(ctx.scope, position_id=parse_id(arguments["id"], "position"))
+    assert compiled.layout is not None
+    rows = await _rows(ctx, statement(compiled.layout, base, dialect=_dialect(ctx)))
+    row = rows[0] if rows else None
+    if row is not None and table == "official":
+        columns = compiled.layout.base_columns
+        readable = ctx.scope.readable(row[columns.index("grants")])
+        by_code = root.by != "me" and arguments.get("id") is None
+        if by_code and "Official.code" not in readable:
+            row = None  # a lookup by code is a filter on the code: it must be readable on the row
+        else:
+            ctx.exposed.record(
+                row[columns.index("id")], row[columns.index("grants")], row[columns.index("top_unit_id")]
+            )
+    return compiled.writers[0](row, (root.at.key,), run) if row is not None else None
+
+
+def _official(ctx: RequestContext, by: str, arguments: dict[str, Any]) -> Select[Any]:
+    if by == "me":
+        if ctx.principal.official_id is None:
+            raise Fallback("`me` of an account without a record")
+        return officials.one_select(ctx.scope, official_id=ctx.principal.official_id)
+    given_id, code = arguments.get("id"), arguments.get("code")
+    if (given_id is None) == (code is None) or (given_id is not None and not is_id(given_id)):
+        raise Fallback("official arguments the resolver refuses")
+    if given_id is not None:
+        return officials.one_select(ctx.scope, official_id=parse_id(given_id, "official"))
+    return officials.one_select(ctx.scope, code=check_text(code, "code"))
+
+
+async def _units(
+    ctx: RequestContext, compiled: Compiled, root: UnitList, arguments: dict[str, Any], run: Run
+) -> list[dict[str, Any]]:
+    parent = arguments.get("parent")
+    kind = arguments.get("kind")
+    parent_id = parse_id(parent, "unit") if parent is not None else None
+    base = units.children_select(ctx.scope, [parent_id], kind.value if kind is not None else None)
+    assert compiled.layout is not None
+    rows = await _rows(ctx, statement(compiled.layout, base, dialect=_dialect(ctx), order=lambda page: [page.c.code]))
+    write = compiled.writers[0]
+    return [write(row, (root.at.key, i), run) for i, row in enumerate(rows)]
+
+
+def _code_list(root: CodeList) -> list[dict[str, Any]]:
+    values = resolve_code_list(root.name)
+    return [
+        {key: "Code" if name.startswith("__typename") else getattr(value, name) for key, name in root.parts}
+        for value in values
+    ]
