@@ -7,8 +7,8 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
-from policies.authorizer import Authorizer
 from planner.run import Reader
+from policies.authorizer import Authorizer
 from schema.codes import CodeQueries
 from schema.compiled import CompiledReads
 from schema.cost import check_rules
