@@ -52,8 +52,14 @@ class Limits:
 
 def create_engine(url: str, *, pool_size: int = 10, limits: Limits = Limits()) -> AsyncEngine:
     backend = make_url(url).get_backend_name()
+    pool: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_timeout": limits.pool_seconds,
+        "json_serializer": _json_dumps,
+    }
     if backend == "sqlite":
-        engine = create_async_engine(url, json_serializer=_json_dumps)
+        engine = create_async_engine(url, **pool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         if limits.statement_seconds is not None:
             _limit_sqlite_statements(engine, limits.statement_seconds)
@@ -63,13 +69,10 @@ def create_engine(url: str, *, pool_size: int = 10, limits: Limits = Limits()) -
             settings["statement_timeout"] = str(int(limits.statement_seconds * 1000))
         engine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            pool_timeout=limits.pool_seconds,
+            **pool,
             # A connection the server dropped (restart, failover) is found and replaced at checkout,
             # not handed to a request that then fails.
             pool_pre_ping=True,
-            json_serializer=_json_dumps,
             connect_args={"server_settings": settings, "timeout": limits.connect_seconds},
         )
     else:
@@ -93,8 +96,12 @@ def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _con
 def unavailable(error: BaseException) -> bool:
     """Whether `error` means the database is down, unreachable, saturated or too slow (the request
     should be answered 503 with Retry-After), rather than a bug (500) or bad input."""
-    if isinstance(error, Unavailable | OSError | exc.TimeoutError | exc.DisconnectionError | exc.InterfaceError):
+    if isinstance(error, Unavailable | OSError | exc.TimeoutError | exc.DisconnectionError):
         return True  # refused or timed-out connects; a pool with no free connection in time
+    if isinstance(error, exc.InterfaceError):
+        # The driver lost its connection ("connection is closed"), or the code misused it (too many
+        # parameters for one statement): only the first is the database being away.
+        return error.connection_invalidated or "connection" in str(error.orig).lower()
     if not isinstance(error, exc.DBAPIError):
         return False
     if error.connection_invalidated:

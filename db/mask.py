@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from db.predicates import Everyone, Grant, Named, Predicate, Self, Subtree, TopUnits, UnitBound
 
 NO_FIELDS: frozenset[str] = frozenset()
+# The fields that tell where an official sits in the tree.
+LOCATION: frozenset[str] = frozenset({"Official.unit", "Official.topUnit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,9 @@ class MaskLayout:
     ids: Classes
     tops: Classes
     subtrees: Subtrees
+    # (fields, bases) of each grant by place (top-level units, a subtree): what a receipt cites for a row
+    # whose place the caller may not read (bases).
+    by_place: tuple[tuple[frozenset[str], tuple[str, ...]], ...] = ()
 
     @classmethod
     def of(cls, grants: Iterable[Grant]) -> "MaskLayout":
@@ -134,6 +139,7 @@ class MaskLayout:
             ids=Classes.of((_ids(g.predicate), g) for g in grants if isinstance(g.predicate, Self | Named)),
             tops=Classes.of((g.predicate.unit_ids, g) for g in grants if isinstance(g.predicate, TopUnits)),
             subtrees=Subtrees.of(grants),
+            by_place=tuple((g.fields, g.bases) for g in grants if isinstance(g.predicate, TopUnits | Subtree)),
         )
 
     def tokens(self, bound: UnitBound | None) -> list[Token]:
@@ -157,8 +163,17 @@ class MaskLayout:
     def bases(self, mask: str, official_id: int, top_unit_id: int) -> frozenset[str]:
         i, t, s = (int(part) for part in mask.split("."))
         by_id = self.ids.bases_of_key.get(official_id, frozenset()) if i else frozenset()
-        by_top = self.tops.bases_of_key.get(top_unit_id, frozenset()) if t else frozenset()
-        return self.everyone_bases | by_id | by_top | self.subtrees.bases[s]
+        readable = self.readable(mask)
+        if readable & LOCATION:
+            by_top = self.tops.bases_of_key.get(top_unit_id, frozenset()) if t else frozenset()
+            return self.everyone_bases | by_id | by_top | self.subtrees.bases[s]
+        # The row's place in the tree is not the caller's to know here: which grant by place matched would
+        # tell it. Cite every grant by place that opens a field the row shows instead (what the caller
+        # can work out from its own grants and the fields it was given), never fewer than matched.
+        return self.everyone_bases | by_id | self.bases_by_place(readable)
+
+    def bases_by_place(self, readable: frozenset[str]) -> frozenset[str]:
+        return frozenset(b for fields, bases in self.by_place if fields & readable for b in bases)
 
 
 def _ids(predicate: Predicate) -> frozenset[int]:

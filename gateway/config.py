@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./var/ccvc.db"
     keys_dir: Path = Path("./var/keys")
     issuer: str = "ccvc-gateway"
+    # Where clients reach the gateway (https://ccvc.example.gov.vn): the addresses the authorization-server
+    # metadata publishes. Unset, they are the request's own, and the answer is not cached.
+    public_url: str | None = None
     audience: str = "ccvc-gateway"
     token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
     # Tokens and requests past these sizes are refused before any parsing.

@@ -195,7 +195,7 @@ class KeyRing:
         return jwt.encode(claims, self.active._private, algorithm=ALGORITHM, headers={"kid": self.active.kid})
 
     def verify_token(self, token: str, *, issuer: str, audience: str, ttl_seconds: int = 900) -> dict[str, Any]:
-        kid = _header_kid(token, "Token", self.max_token_bytes)
+        kid = _header_kid(token, "Token", self.max_token_bytes, typ="JWT")
         key = self.by_kid.get(kid) if kid is not None else None
         if key is None:
             raise InvalidToken("Token is signed by an unknown key")
@@ -260,19 +260,22 @@ def _write_manifest(keys_dir: Path, entries: list[dict[str, Any]]) -> None:
     os.replace(temporary, keys_dir / _MANIFEST)
 
 
-def _header_kid(token: str, what: str, max_token_bytes: int) -> str | None:
-    """The `kid` a JWS names, after the checks that come before any key is chosen: size, shape, and
-    an `alg` of ES256 (the header never picks the algorithm)."""
+def _header_kid(token: str, what: str, max_token_bytes: int, *, typ: str | None = None) -> str | None:
+    """The `kid` a JWS names, after the checks that come before any key is chosen: size, shape, an `alg`
+    of ES256 (the header never picks the algorithm), and the `typ` expected, when one is."""
     if len(token) > max_token_bytes:
         raise InvalidToken(f"{what} is larger than the gateway accepts")
     try:
         header = jwt.get_unverified_header(token)
         if not isinstance(header, dict):
             raise JWTError("header is not an object")
-    except JWTError:
+    except (JWTError, ValueError, TypeError, RecursionError):
         raise InvalidToken(f"{what} is not a well-formed JWS") from None
     if header.get("alg") != ALGORITHM:
         raise InvalidToken(f"{what} algorithm must be {ALGORITHM}")
+    if typ is not None and header.get("typ") != typ:
+        # A receipt or a checkpoint is signed by the same key: it must never pass for an access token.
+        raise InvalidToken(f"{what} is not a {typ}")
     kid = header.get("kid")
     return kid if isinstance(kid, str) else None
 
@@ -298,7 +301,7 @@ def _decode(
         # jose reports a missing required claim as a plain JWTError; say which, not "signature".
         reason = str(error) if "claim" in str(error).lower() else "signature is invalid"
         raise InvalidToken(f"{what} {reason}") from None
-    except (TypeError, ValueError, OverflowError):
+    except (TypeError, ValueError, OverflowError, RecursionError):
         raise InvalidToken(f"{what} claims are malformed") from None
     return claims
 
@@ -460,7 +463,7 @@ def unverified_subject(token: str, *, max_token_bytes: int) -> str:
         raise InvalidToken("Client assertion is larger than the gateway accepts")
     try:
         claims = jwt.get_unverified_claims(token)
-    except JWTError:
+    except (JWTError, ValueError, TypeError, RecursionError):  # RecursionError: JSON nested too deep to parse
         raise InvalidToken("Client assertion is not a well-formed JWS") from None
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:

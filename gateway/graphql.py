@@ -163,9 +163,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return parsed
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
-        if any(error.original_error is not None and unavailable(error.original_error) for error in result.errors or ()):
+        failed = [e.original_error for e in result.errors or () if e.original_error and unavailable(e.original_error)]
+        if failed:
             # Part of the answer is missing because the database failed: a 503 to retry, not a
-            # response that looks complete but for an INTERNAL error.
+            # response that looks complete but for an INTERNAL error. The cause goes to the log.
+            log.warning("The database failed while answering: %s: %s", type(failed[0]).__name__, failed[0])
             raise Unavailable("The database failed while answering")
         context: RequestContext | None = getattr(request.state, "ccvc_context", None)
         request.state.ccvc_failed = bool(result.errors)

@@ -23,8 +23,8 @@ DOCUMENTS: Final = {
 }
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+def _base(request: Request, settings: Settings) -> str:
+    return (settings.public_url or str(request.base_url)).rstrip("/")
 
 
 def _links(settings: Settings) -> list[tuple[str, str]]:
@@ -70,7 +70,7 @@ def site_routes(settings: Settings, authenticator: Authenticator, *, sdl: Callab
         return PlainTextResponse(sdl())
 
     async def metadata(request: Request) -> Response:
-        base = _base(request)
+        base = _base(request, settings)
         return JSONResponse(
             {
                 "issuer": settings.issuer,
@@ -85,7 +85,9 @@ def site_routes(settings: Settings, authenticator: Authenticator, *, sdl: Callab
                 "response_types_supported": [],  # no authorization endpoint: tokens come from the token endpoint only
                 "service_documentation": f"{base}/docs/partners.md",
             },
-            headers={"Cache-Control": "public, max-age=3600"},
+            # Built from the request's Host unless CCVC_PUBLIC_URL says where the gateway is: a cache must
+            # then not hand one client's Host to another.
+            headers={"Cache-Control": "public, max-age=3600" if settings.public_url else "no-store"},
         )
 
     async def document(request: Request) -> Response:

@@ -39,10 +39,16 @@ class RequestContext:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.engine, self.scope)
+        self.loaders = Loaders(self.connect, self.scope)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to read through: a pooled one, or the request's transaction once it has written
+        (its reads then see its writes, and never wait for a second connection while it holds a lock)."""
+        if self.transaction is not None and self.transaction.open:
+            async with self.transaction.using() as conn:
+                yield conn
+            return
         async with self.engine.connect() as conn:
             yield conn
 
@@ -50,7 +56,8 @@ class RequestContext:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A connection to write through: the request's transaction, or a transaction of its own."""
         if self.transaction is not None:
-            yield await self.transaction.connection()
+            async with self.transaction.using() as conn:
+                yield conn
             return
         async with self.engine.begin() as conn:
             yield conn

@@ -24,6 +24,10 @@ from resolvers.units import unit_by_ref
 MAX_GRANT_DAYS: Final = 5 * 366  # a written consent is for a purpose and a period, not for ever
 MAX_NAMED_OFFICIALS: Final = 1000
 MAX_DOCUMENT_NUMBER: Final = 64
+# Grants one account may hold in force or to come. Each one is a predicate of every statement that
+# account's requests run: some hundreds would make each request cost hundreds of milliseconds to plan.
+# One grant names up to MAX_NAMED_OFFICIALS officials or a whole unit, so a hundred is room enough.
+MAX_STANDING_GRANTS: Final = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,11 @@ async def resolve_grant_access(ctx: RequestContext, request: GrantRequest) -> Ro
         grantee = await accounts.get_by_username(conn, check_text(request.grantee, "grantee"))
         if grantee is None or grantee.disabled:
             raise NotFound(f"Account '{request.grantee}' does not exist")
+        if await grants.count_standing(conn, grantee_id=grantee.id, today=today()) >= MAX_STANDING_GRANTS:
+            raise BadInput(
+                f"Account '{request.grantee}' already holds {MAX_STANDING_GRANTS} grants in force or to come: revoke "
+                f"some, or grant a whole unit or up to {MAX_NAMED_OFFICIALS} named officials in one grant"
+            )
         grant_id = await grants.create(
             conn,
             grantee_id=grantee.id,

@@ -18,6 +18,8 @@ from resolvers.exports import MAX_EXPORTS_PER_REQUEST
 # The tree changes with reorganisations, approved monthly: a process reads its shape again this often.
 TREE_SHAPE_SECONDS: Final = 600.0
 LARGEST_CODE_LIST: Final = max(len(values) for values in CODE_LISTS.values())
+# Statements reading the tree's shape (tree_shape): the first request that needs it pays them.
+TREE_READ_STATEMENTS: Final = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,13 @@ loop into one SQL statement, so a page of officials costs the same number of sta
 
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.queries import officials, positions, records, units
 from db.queries.records import RecordKind
@@ -19,18 +20,20 @@ from db.scoping import Scope
 
 K = TypeVar("K", bound=Hashable)
 Fetch = Callable[[AsyncConnection, Scope, list[Any]], Coroutine[Any, Any, list[Row[Any]]]]
+# The request's way to a connection (RequestContext.connect): pooled, or its transaction once it wrote.
+Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
 class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
     _fetch: Fetch
 
-    def __init__(self, engine: AsyncEngine, scope: Scope) -> None:
+    def __init__(self, connect: Connect, scope: Scope) -> None:
         super().__init__()
-        self.engine = engine
+        self.connect = connect
         self.scope = scope
 
     async def rows(self, keys: Sequence[K]) -> list[Row[Any]]:
-        async with self.engine.connect() as conn:
+        async with self.connect() as conn:
             return await type(self)._fetch(conn, self.scope, list(keys))
 
 
@@ -95,45 +98,45 @@ class RecordsByOfficialLoader(_GroupLoader):
 
     _key = "official_id"
 
-    def __init__(self, engine: AsyncEngine, scope: Scope, kind: RecordKind) -> None:
-        super().__init__(engine, scope)
+    def __init__(self, connect: Connect, scope: Scope, kind: RecordKind) -> None:
+        super().__init__(connect, scope)
         self.kind = kind
 
     async def rows(self, keys: Sequence[int]) -> list[Row[Any]]:
-        async with self.engine.connect() as conn:
+        async with self.connect() as conn:
             return await records.list_by_officials(conn, scope=self.scope, kind=self.kind, official_ids=keys)
 
 
 class Loaders:
     """Created once per request; each loader only when first used."""
 
-    def __init__(self, engine: AsyncEngine, scope: Scope) -> None:
-        self._engine = engine
+    def __init__(self, connect: Connect, scope: Scope) -> None:
+        self._connect = connect
         self._scope = scope
         self._records: dict[str, RecordsByOfficialLoader] = {}
 
     @cached_property
     def official_by_id(self) -> OfficialByIdLoader:
-        return OfficialByIdLoader(self._engine, self._scope)
+        return OfficialByIdLoader(self._connect, self._scope)
 
     @cached_property
     def unit_by_id(self) -> UnitByIdLoader:
-        return UnitByIdLoader(self._engine, self._scope)
+        return UnitByIdLoader(self._connect, self._scope)
 
     @cached_property
     def units_by_parent(self) -> UnitsByParentLoader:
-        return UnitsByParentLoader(self._engine, self._scope)
+        return UnitsByParentLoader(self._connect, self._scope)
 
     @cached_property
     def position_by_id(self) -> PositionByIdLoader:
-        return PositionByIdLoader(self._engine, self._scope)
+        return PositionByIdLoader(self._connect, self._scope)
 
     @cached_property
     def positions_by_unit(self) -> PositionsByUnitLoader:
-        return PositionsByUnitLoader(self._engine, self._scope)
+        return PositionsByUnitLoader(self._connect, self._scope)
 
     def records_by_official(self, kind: RecordKind) -> RecordsByOfficialLoader:
         loader = self._records.get(kind)
         if loader is None:
-            loader = self._records[kind] = RecordsByOfficialLoader(self._engine, self._scope, kind)
+            loader = self._records[kind] = RecordsByOfficialLoader(self._connect, self._scope, kind)
         return loader

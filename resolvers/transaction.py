@@ -3,7 +3,9 @@ answer kept for an Idempotency-Key) goes through one transaction, opened at the 
 committed by the gateway only once the whole answer is ready: an answer that is an error has changed
 nothing, and a mutation's receipt is logged exactly when its effects are."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
@@ -15,10 +17,30 @@ class Transaction:
         self._conn: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
         self._after_commit: list[Callable[[], None]] = []
+        # One statement at a time on the shared connection; the task using it may use it again (a read
+        # inside a write) without waiting for itself.
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[object] | None = None
 
     @property
     def open(self) -> bool:
         return self._transaction is not None
+
+    @asynccontextmanager
+    async def using(self) -> AsyncIterator[AsyncConnection]:
+        """The transaction's connection, for this task alone until the block ends. Once a request has
+        written, its reads go through here too: a request holding the database's write lock must never
+        wait for a second pooled connection, which the requests queued behind that lock hold."""
+        task = asyncio.current_task()
+        if self._holder is not None and self._holder is task:
+            yield await self.connection()
+            return
+        async with self._lock:
+            self._holder = task
+            try:
+                yield await self.connection()
+            finally:
+                self._holder = None
 
     async def connection(self) -> AsyncConnection:
         if self._conn is None:

@@ -10,7 +10,7 @@
 """
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
 
@@ -21,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from resolvers.context import RequestContext
-from resolvers.limits import TreeShape, known_tree_shape, over_cost, over_exports, tree_shape
+from resolvers.limits import TREE_READ_STATEMENTS, TreeShape, known_tree_shape, over_cost, over_exports, tree_shape
 from schema.cost import Cost, TreeUnknown, operation_cost
 from schema.shape import CEILING, Shape, measure
 
@@ -122,7 +122,9 @@ class QueryLimits(SchemaExtension):
             return operation_cost(*arguments, execution.variables, tree, most_fields=self.limits.max_cost)
         except TreeUnknown:
             known = await tree_shape(context)  # read only by the requests that list units or positions
-            return operation_cost(*arguments, execution.variables, tree, most_fields=self.limits.max_cost)
+            cost = operation_cost(*arguments, execution.variables, tree, most_fields=self.limits.max_cost)
+            # This request also ran the tree's read: its statements count against it like its own.
+            return None if cost is None else replace(cost, statements=cost.statements + TREE_READ_STATEMENTS)
 
 
 def _explained(error: GraphQLError) -> GraphQLError:

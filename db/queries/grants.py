@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -49,6 +49,16 @@ def in_force(today: date) -> ColumnElement[bool]:
 async def active_for_grantee(conn: AsyncConnection, *, grantee_id: int, today: date) -> list[Row[Any]]:
     stmt = _select().where(GRANT.c.grantee_id == grantee_id, in_force(today)).order_by(GRANT.c.id)
     return list((await conn.execute(stmt)).all())
+
+
+async def count_standing(conn: AsyncConnection, *, grantee_id: int, today: date) -> int:
+    """Grants to this account in force today or still to come (neither revoked nor expired)."""
+    stmt = (
+        select(func.count())
+        .select_from(GRANT)
+        .where(GRANT.c.grantee_id == grantee_id, GRANT.c.revoked_at.is_(None), GRANT.c.valid_to >= today)
+    )
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 async def get(conn: AsyncConnection, *, grant_id: int) -> Row[Any] | None:

@@ -275,3 +275,11 @@ def test_a_bug_in_a_statement_is_not_mistaken_for_an_unavailable_database(settin
         raise AssertionError("the statement ran")
 
     assert not unavailable(asyncio.run(run()))
+
+
+def test_a_driver_refusing_a_statement_is_a_bug_but_a_lost_connection_is_unavailability() -> None:
+    from sqlalchemy import exc
+
+    too_many = exc.InterfaceError("SELECT …", {}, Exception("the number of query arguments cannot exceed 32767"))
+    closed = exc.InterfaceError("SELECT …", {}, Exception("connection is closed"))
+    assert not unavailable(too_many) and unavailable(closed)

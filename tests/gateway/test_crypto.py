@@ -114,7 +114,7 @@ def test_a_token_signed_by_another_key_under_our_kid_is_rejected(keys: KeyRing, 
     other = KeyRing.load(tmp_path / "other", create=True)
     token = other.issue_token(subject="admin", issuer=ISS, audience=AUD, ttl_seconds=60)
     header, payload, signature = token.split(".")
-    forged_header = b64(json.dumps({"alg": "ES256", "kid": keys.active.kid}).encode())
+    forged_header = b64(json.dumps({"alg": "ES256", "kid": keys.active.kid, "typ": "JWT"}).encode())
     with pytest.raises(InvalidToken, match="signature"):
         verify(keys, f"{forged_header}.{payload}.{signature}")
 
@@ -197,3 +197,9 @@ def test_a_token_living_longer_than_the_configured_lifetime_is_rejected(keys: Ke
     with pytest.raises(InvalidToken, match="lives longer"):
         keys.verify_token(_sign(keys, claims(exp=now + 901)), issuer=ISS, audience=AUD, ttl_seconds=900)
     assert keys.verify_token(_sign(keys, claims(exp=now + 900)), issuer=ISS, audience=AUD, ttl_seconds=900)
+
+
+def test_a_receipt_signed_by_our_key_never_passes_for_an_access_token(keys: KeyRing) -> None:
+    receipt = keys.sign_compact(json.dumps(claims()).encode(), typ="ccvc-receipt+jws")
+    with pytest.raises(InvalidToken, match="not a JWT"):
+        verify(keys, receipt)

@@ -13,6 +13,8 @@ from sqlalchemy import func, select, text
 
 from db.engine import create_engine
 from db.models import AccessGrant, ExportFile, ReceiptEntry, table_of
+from gateway.app import create_app
+from gateway.auth import Authenticator
 from policies.written import today
 from tests.conftest import Api
 
@@ -156,3 +158,34 @@ def test_a_mutation_whose_receipt_cannot_be_logged_changes_nothing(own_log: Api)
     response = send(own_log, body, **{"X-CCVC-Receipt": "1"})
     assert response.status_code == 503 and response.json()["errors"][0]["extensions"]["code"] == "RECEIPT_UNAVAILABLE"
     assert grants_with(own_log, document) == 0
+
+
+def test_concurrent_mutations_holding_the_write_lock_never_wait_for_a_second_connection(api: Api) -> None:
+    """Once a request has written, its reads go through its own transaction. With a pool of two
+    connections, one held by a request queued behind the write lock, the request holding the lock
+    still reads its grant's units (it used to wait for the pool, then answer 503)."""
+    tight = create_app(api.settings.model_copy(update={"db_pool_size": 1}))
+    query = (
+        "mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id managingUnit { code } unit { code } } }"
+    )
+    document = f"lock-{uuid.uuid4().hex[:8]}"
+
+    async def many() -> list[httpx2.Response]:
+        token = Authenticator(api.settings, tight.state.keys, tight.state.engine).issue("hr.BNV")
+        transport = httpx2.ASGITransport(app=tight)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            headers = {"Authorization": f"Bearer {token}"}
+            bodies = [{"query": query, "variables": {"input": grant_input(document)}} for _ in range(6)]
+            try:
+                return list(
+                    await asyncio.gather(
+                        *(client.post("/graphql", json=b, headers=headers, timeout=60) for b in bodies)
+                    )
+                )
+            finally:
+                await tight.state.engine.dispose()
+
+    responses = asyncio.run(many())
+    assert [r.status_code for r in responses] == [200] * 6, [r.text[:200] for r in responses if r.status_code != 200]
+    assert all("errors" not in r.json() for r in responses)
+    assert grants_with(api, document) == 6

@@ -548,3 +548,15 @@ def test_a_jti_is_forgotten_only_once_no_clock_accepts_its_assertion(exp_offset:
             client_id=_PARTNER.client_id,
             max_token_bytes=4096,
         )
+
+
+def test_an_assertion_nested_too_deep_to_parse_is_invalid_client_not_a_500(api: Api) -> None:
+    """No client_id: the assertion's unverified `sub` names the client, read before any signature."""
+    payload = b64(('{"sub": ' + "[" * 1500 + "]" * 1500 + "}").encode())
+    header = b64(json.dumps({"alg": "ES256"}).encode())
+    assertion = f"{header}.{payload}.{b64(b'x' * 64)}"
+    response = api.client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER, "client_assertion": assertion},
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_client"

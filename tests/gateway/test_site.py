@@ -113,3 +113,17 @@ def test_an_unknown_document_is_a_json_404(api: Api) -> None:
 
 def test_every_error_code_has_one_entry_and_a_status() -> None:
     assert all(entry.code == code and 200 <= entry.status < 600 for code, entry in CODES.items())
+
+
+def test_metadata_built_from_the_host_header_is_not_cached_and_a_public_url_wins(api: Api) -> None:
+    echoed = api.client.get("/.well-known/oauth-authorization-server", headers={"Host": "evil.example"})
+    assert echoed.headers["cache-control"] == "no-store"
+    from starlette.testclient import TestClient
+
+    from gateway.app import create_app
+
+    fixed = create_app(api.settings.model_copy(update={"public_url": "https://ccvc.example.gov.vn"}))
+    with TestClient(fixed) as client:
+        answer = client.get("/.well-known/oauth-authorization-server", headers={"Host": "evil.example"})
+    assert answer.json()["token_endpoint"] == "https://ccvc.example.gov.vn/auth/token"
+    assert answer.headers["cache-control"].startswith("public")

@@ -150,6 +150,19 @@ def _holds(predicate: Predicate, row: RowFacts) -> bool:
     raise AssertionError(predicate)
 
 
+def _cited(scope: Scope, matched: list[Any], readable: frozenset[str]) -> set[str]:
+    """What a receipt cites for a row: the bases of exactly the grants that matched it; but where the
+    caller may not read where the row sits (its unit, its top-level unit), the grants by place are cited
+    by the fields they open, not by whether the row's place matched (which would tell the place)."""
+    by_place = (TopUnits, Subtree)
+    if readable & {"Official.unit", "Official.topUnit"}:
+        return {b for g in matched for b in g.bases}
+    exact = {b for g in matched if not isinstance(g.predicate, by_place) for b in g.bases}
+    return exact | {
+        b for g in scope.grants if isinstance(g.predicate, by_place) and g.fields & readable for b in g.bases
+    }
+
+
 def _check_rows(world: World, seen: Seen, allowed: dict[int, set[str]]) -> None:
     scope, checked = seen.scope, _checked(world)
     assert {row.id for row in seen.listed if row.id >= BASE} == set(seen.by_id), "list_ and get_many disagree"
@@ -161,8 +174,9 @@ def _check_rows(world: World, seen: Seen, allowed: dict[int, set[str]]) -> None:
         if fetched is not None:
             # The mask tells exactly which grants matched: the fields, and the bases a receipt cites.
             matched = [g for g in scope.grants if _holds(g.predicate, row)]
-            assert scope.bases(fetched.grants, row.id, row.top_unit_id) == {b for g in matched for b in g.bases}
-            assert scope.readable(fetched.grants) == frozenset().union(*(g.fields for g in matched))
+            readable = frozenset().union(*(g.fields for g in matched))
+            assert scope.readable(fetched.grants) == readable
+            assert scope.bases(fetched.grants, row.id, row.top_unit_id) == _cited(scope, matched, readable)
     # Listing by a unit folds the scope over the unit's subtree: same rows, same masks; and a row counts
     # as in the unit only where its unit is readable.
     unit = world.tree[world.filter_unit]

@@ -2,9 +2,11 @@
 province, in force between two dates, opening only what they name."""
 
 import asyncio
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -320,3 +322,60 @@ def test_any_number_of_grants_never_locks_the_grantee_out(api: Api) -> None:
     finally:
         for grant_id in made:
             api.data(REVOKE, as_user="hr.BNV", variables={"id": grant_id})
+
+
+def test_a_receipt_does_not_tell_where_an_official_sits_when_the_caller_may_not_read_it(api: Api) -> None:
+    """Two grants of names over two places, and neither place readable: the receipt for one official
+    cites both grants, not the one whose place holds the official (which would tell its unit)."""
+    made = [
+        api.data(
+            GRANT,
+            as_user="admin",
+            variables={
+                "input": grant_input(grantee="SH00000664", unit=unit, fields=["fullName"], documentNumber=document)
+            },
+        )["grantAccess"]["id"]
+        for unit, document in (("BNV.VP", "CV-PLACE-1"), ("BTC", "CV-PLACE-2"))
+    ]
+    refresh(api)
+    try:
+        node = api.data('{ officials(first: 1, filter: {unit: "BNV.VP"}) { nodes { id } } }')["officials"]["nodes"][0]
+        response = api.client.post(
+            "/graphql",
+            json={"query": f'{{ official(id: "{node["id"]}") {{ id fullName }} }}'},
+            headers={"Authorization": f"Bearer {api.token('SH00000664')}", "X-CCVC-Receipt": "1"},
+        ).json()
+        assert response["data"]["official"]["fullName"]
+        part = response["extensions"]["receipt"].split(".")[1]
+        basis = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))["basis"]
+        assert {b.rsplit(":", 1)[1] for b in basis if b.startswith("grant:")} == {"CV-PLACE-1", "CV-PLACE-2"}
+    finally:
+        for grant in made:
+            api.data(REVOKE, as_user="admin", variables={"id": grant})
+        refresh(api)
+
+
+def test_an_account_holds_at_most_so_many_grants_and_is_told_how_to_make_room(api: Api, monkeypatch: Any) -> None:
+    """Each grant an account holds is part of every statement its requests run: the count is bounded
+    when grants are made, so that no number of grants can make the grantee's requests unusable."""
+    monkeypatch.setattr("resolvers.grants.MAX_STANDING_GRANTS", 2)
+    unit, _ = unit_with_officials(api, "BNV")
+    made = [
+        api.data(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="SH00000669", unit=unit)})[
+            "grantAccess"
+        ]["id"]
+        for _ in range(2)
+    ]
+    try:
+        refused = api.post(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="SH00000669", unit=unit)})
+        assert error_code(refused) == "BAD_USER_INPUT" and "already holds 2 grants" in refused["errors"][0]["message"]
+        api.data(REVOKE, as_user="hr.BNV", variables={"id": made.pop()})
+        made.append(
+            api.data(GRANT, as_user="hr.BNV", variables={"input": grant_input(grantee="SH00000669", unit=unit)})[
+                "grantAccess"
+            ]["id"]
+        )
+    finally:
+        for grant in made:
+            api.data(REVOKE, as_user="hr.BNV", variables={"id": grant})
+        refresh(api)
