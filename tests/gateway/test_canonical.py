@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.canonical import canonical_json
+from tests.examples import examples
 
 scalars = (
     st.none()
@@ -20,7 +21,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(json_values)
 def test_canonical_json_equals_rfc8785_on_any_json_value(value: Any) -> None:
     assert canonical_json(value) == rfc8785.dumps(value)

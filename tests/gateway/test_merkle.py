@@ -26,6 +26,7 @@ from gateway.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.examples import examples
 
 SMALL_SIZES = list(range(1, 71))
 LARGE_SIZES = [1000, 1023, 1024, 1025]
@@ -221,7 +222,7 @@ def test_every_consistency_proof_equals_the_reference_proof_and_verifies(new_siz
         assert verify_consistency(old_size, new_size, ref.mth(0, old_size), ref.mth(0, new_size), proof)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.data(), st.integers(min_value=1, max_value=300))
 def test_proofs_for_random_sizes_and_chunkings_agree_with_the_reference(data: st.DataObject, size: int) -> None:
     entries = entries_of(size, tag=b"h")
@@ -463,7 +464,7 @@ def test_every_tree_is_consistent_with_the_empty_tree_given_an_empty_proof() -> 
     assert consistency_path(9, 9, {}) == [] and consistency_nodes(9, 9) == []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.integers(-3, 40),
     st.integers(-3, 40),

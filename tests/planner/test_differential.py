@@ -5,10 +5,9 @@ written grants that open some fields on some rows), the two give byte-identical 
 (message, code, path, locations, in order) and the same receipt (data hash, officials exposed, legal
 basis), on SQLite and PostgreSQL; and no generated document falls back to the resolver tree.
 
-CCVC_EXAMPLES (default 1) multiplies the number of examples: CCVC_EXAMPLES=10 for a longer run."""
+CCVC_EXAMPLES multiplies the number of examples (tests/examples.py): CCVC_EXAMPLES=10 for a longer run."""
 
 import base64
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,9 +23,9 @@ from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
 from policies.written import today
+from tests.examples import examples
 from tests.planner.documents import UNIT_CODES, documents
 
-SCALE = int(os.environ.get("CCVC_EXAMPLES", "1"))
 PRINCIPALS = (
     "admin",
     "analyst",
@@ -135,7 +134,7 @@ def assert_same(compiled: Any, resolvers: Any, context: str) -> None:
     assert _receipt(compiled) == _receipt(resolvers), context
 
 
-@settings(max_examples=500 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=list(HealthCheck))
 @given(document=documents(), principal=st.sampled_from(PRINCIPALS))
 def test_the_compiled_path_answers_exactly_as_the_resolver_tree(
     paths: Paths, document: tuple[str, dict[str, Any]], principal: str
@@ -155,7 +154,7 @@ PAGE = """query($first: Int!, $after: String, $unit: ID, $order: OfficialOrderFi
 }"""
 
 
-@settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     principal=st.sampled_from(PRINCIPALS),
     first=st.integers(1, 40),

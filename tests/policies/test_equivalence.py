@@ -29,6 +29,7 @@ from db.text import fold, name_sort_key
 from policies.authorizer import Decider
 from policies.rules import RowFacts
 from policies.written import today, written_lines
+from tests.examples import examples
 from tests.policies.worlds import (
     AUTHORIZER,
     BASE,
@@ -318,7 +319,7 @@ HR_WITH_A_NAMED_GRANT = World(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(world=SIBLING_PREFIX)
 @example(world=HR_WITH_A_NAMED_GRANT)
 @example(world=replace(HR_WITH_A_NAMED_GRANT, query=Query(order="name", page=1)))
@@ -331,7 +332,9 @@ def test_sql_path_returns_exactly_what_casbin_allows(
     _check(engine_and_loop, world)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(world=crowded_worlds())
 def test_any_number_of_grants_still_reads_exactly_what_casbin_allows(
     engine_and_loop: tuple[AsyncEngine, asyncio.AbstractEventLoop], world: World

@@ -26,6 +26,7 @@ from schema.cost import Cost, operation_cost
 from schema.limits import DEFAULT_LIMITS, validate
 from schema.shape import measure
 from tests.conftest import Api
+from tests.examples import examples
 from tests.schema.queries import COST_ATTACK, DASHBOARD, HEADCOUNT, PARTNER_PAGE, SELF, fan_out, nodes
 
 USERS = ("admin", "hr.BNV", "SH00000052")
@@ -199,7 +200,7 @@ def check(api: Api, tree: TreeShape, document: str, variables: dict[str, Any], u
 IDS = st.sampled_from(["1", "2", "7", "52", "BNV", "BNV.VP", "HNI", "SH00000052", "999999"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     document=gql_st.queries(
         sdl(GATEWAY_SCHEMA),
@@ -214,7 +215,7 @@ def test_random_documents_from_the_schema_cost_at_least_what_they_run(
     check(limited, tree, document, {}, user)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_nested_documents_cost_at_least_what_they_run(
     limited: Api, tree: TreeShape, data: st.DataObject

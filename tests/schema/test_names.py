@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from db.text import fold
 from resolvers.officials import MAX_NAME_FILTER
 from tests.conftest import Api
+from tests.examples import examples
 
 SEARCH = """query($n: String) {
   officials(first: 100, filter: {name: $n}, orderBy: {field: CODE}) { totalCount nodes { id } }
@@ -44,7 +45,7 @@ def needles() -> st.SearchStrategy[str]:
     return st.one_of(wildcards, pieces, st.text(max_size=12), long)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @example(needle="%")
 @example(needle="_")
 @example(needle="\\")

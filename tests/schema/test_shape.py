@@ -11,6 +11,7 @@ from policies.authorizer import Authorizer
 from schema import build_schema
 from schema.limits import Limits
 from schema.shape import CEILING, measure
+from tests.examples import examples
 from tests.schema.queries import fan_out, nodes
 
 SCHEMA = build_schema(authorizer=Authorizer(), max_depth=12, max_aliases=50, max_tokens=5000)._schema
@@ -57,7 +58,7 @@ def strawberry_refusals(document: DocumentNode, limits: Limits) -> list[str]:
     return [error.message for error in validate(SCHEMA, document, rules, max_errors=10**9)]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_depth_and_aliases_are_refused_exactly_where_strawberry_refused_them(data: st.DataObject) -> None:
     text = data.draw(documents())
@@ -73,7 +74,7 @@ def test_depth_and_aliases_are_refused_exactly_where_strawberry_refused_them(dat
         assert ours.startswith(theirs[0])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_measuring_is_linear_in_the_document_whatever_it_writes_out_to(data: st.DataObject) -> None:
     document = parse(data.draw(documents()))
