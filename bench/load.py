@@ -27,12 +27,14 @@ class Totals:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)  # Server-Timing durations summed, ms
     timed: int = 0  # responses that carried Server-Timing
+    compiled: int = 0  # of those, answered by the compiled read path (Server-Timing `path`)
     statements: float = 0.0
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
 
     def merge(self, other: "Totals") -> None:
         self.timed += other.timed
+        self.compiled += other.compiled
         self.statements += other.statements
         for name, value in other.timing.items():
             self.timing[name] = self.timing.get(name, 0.0) + value
@@ -75,6 +77,8 @@ def _server_timing(totals: Totals, header: bytes) -> None:
                 totals.timing[name] = totals.timing.get(name, 0.0) + float(value)
             elif key == "desc" and name == "sql":
                 totals.statements += float(value.strip('"'))
+            elif key == "desc" and name == "path":
+                totals.compiled += value.strip('"') == "compiled"
 
 
 class Session(Protocol):
@@ -204,6 +208,7 @@ async def drive(spec: dict[str, Any], sessions: Sequence[Session], labels: list[
         "latencies": totals.latencies,
         "timing_ms": totals.timing,
         "timed": totals.timed,
+        "compiled": totals.compiled,
         "statements": totals.statements,
         "errors": totals.errors,
         "error_samples": totals.error_samples,

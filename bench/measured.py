@@ -17,6 +17,7 @@ class Measured:
     statements: float
     timing_ms: dict[str, float]  # Server-Timing durations, summed over the responses that carried one
     timed: int
+    compiled: int  # responses the compiled read path answered, of the `timed`
     cpu_server_s: float  # the gateway's processes, or the floor's own
     cpu_postgres_s: float
     peak_rss_mib: list[float]  # per process, largest first
@@ -75,6 +76,7 @@ def from_driver(result: dict[str, Any], *, cpu: str) -> Measured:
         statements=result["statements"],
         timing_ms=result["timing_ms"],
         timed=result["timed"],
+        compiled=result.get("compiled", 0),  # the floor's drivers have no read path
         cpu_server_s=result[cpu],
         cpu_postgres_s=result["cpu_postgres_s"],
         peak_rss_mib=sorted(result["peak_rss_mib"].values(), reverse=True),
@@ -104,6 +106,7 @@ def combine(parts: list[Measured], *, same_window: bool) -> Measured:
         statements=sum(part.statements for part in parts),
         timing_ms=timing,
         timed=sum(part.timed for part in parts),
+        compiled=sum(part.compiled for part in parts),
         cpu_server_s=sum(part.cpu_server_s for part in parts),
         cpu_postgres_s=sum(part.cpu_postgres_s for part in parts),
         peak_rss_mib=peaks,

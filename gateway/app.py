@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.authenticator = authenticator
     app.state.receipt_log = receipt_log
     app.state.receipts = receipts
+    app.state.reader = schema.reader  # the compiled read path's counts (None when it is turned off)
     return app
 
 

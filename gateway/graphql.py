@@ -210,6 +210,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
             response = _as_negotiated(request, await self._respond(request))
             # Not to the unauthenticated: how long a token check took is a hint to someone forging one.
             if timed is not None and response.status_code != 401:
+                context = getattr(request.state, "ccvc_context", None)
+                if context is not None and context.read_path is not None:
+                    timed.notes["path"] = context.read_path
                 response.headers[TIMING_HEADER] = timed.header()
         return response
 

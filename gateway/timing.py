@@ -4,7 +4,8 @@ Phases, in milliseconds: `auth` (token and scope), `parse`, `validate`, `execute
 included), `serialize` (error shaping and JSON), `canonical` and `receipt` (the receipt's hash, then its
 signing and durable append), `total` (from the token check to the encoded body), and `sql`: the time
 spent waiting on statements anywhere in the request (the account and grant lookups of `auth` too),
-with their count in `desc`. A receipt batch's statements and time are shared among the requests it
+with their count in `desc`; `path` says which read path answered (`desc` "compiled" for one statement
+shaped by the planner, "resolvers" for the resolver tree). A receipt batch's statements and time are shared among the requests it
 carried, so summed over many responses the counts are what the database ran (transaction control,
 which SQLAlchemy does not report as statements, aside). Under load a wait includes the event loop's
 delay in coming back to the request. Development turns the header on; elsewhere it is off unless
@@ -30,6 +31,7 @@ HEADER = "server-timing"
 class RequestTiming:
     started: float = field(default_factory=perf_counter)
     phases: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     database: DatabaseWork = field(default_factory=DatabaseWork)
 
     def add(self, phase: str, seconds: float) -> None:
@@ -38,6 +40,7 @@ class RequestTiming:
     def header(self) -> str:
         parts = [f"{name};dur={seconds * 1000:.3f}" for name, seconds in self.phases.items()]
         parts.append(f'sql;dur={self.database.seconds * 1000:.3f};desc="{self.database.statements:g}"')
+        parts.extend(f'{name};desc="{text}"' for name, text in self.notes.items())
         parts.append(f"total;dur={(perf_counter() - self.started) * 1000:.3f}")
         return ", ".join(parts)
 

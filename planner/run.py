@@ -45,6 +45,7 @@ from resolvers.officials import PageRequest, build_filter, check_filter, cursor,
 log = logging.getLogger("ccvc.planner")
 
 PLAN_CACHE_SIZE: Final = 1024
+REPORT_EVERY: Final = 10_000  # requests between two log lines on the path's counts
 
 
 class Fallback(Exception):
@@ -77,6 +78,17 @@ class Stats:
     def hit_rate(self) -> float:
         asked = self.hits + self.misses
         return self.hits / asked if asked else 0.0
+
+    @property
+    def answered(self) -> int:
+        return self.compiled + self.fallbacks.total()
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{reason}: {count}" for reason, count in self.fallbacks.most_common(5)) or "none"
+        return (
+            f"{self.compiled} of {self.answered} read requests compiled; plan cache hit rate {self.hit_rate:.1%}; "
+            f"resolver tree answered ({reasons})"
+        )
 
 
 class Reader:
@@ -116,13 +128,22 @@ class Reader:
             return self._fallback(ctx, f"error: {type(error).__name__}")
         self.stats.compiled += 1
         ctx.read_path = "compiled"
+        self._report()
         return answer
 
     def _fallback(self, ctx: RequestContext, reason: str) -> None:
-        """Counted by reason: every reason is one of a few fixed texts (no request values in it)."""
+        """Counted by reason: every reason is one of a few fixed texts (no request values in it). The
+        first of each reason is logged, so that an operator sees what the planner does not yet cover."""
         self.stats.fallbacks[reason] += 1
+        if self.stats.fallbacks[reason] == 1:
+            log.info("The resolver tree answers a request the planner does not compile (%s)", reason)
         ctx.read_path = "resolvers"
+        self._report()
         return None
+
+    def _report(self) -> None:
+        if self.stats.answered % REPORT_EVERY == 0:
+            log.info("%s", self.stats.summary())
 
     def _compiled(
         self, document: DocumentNode, query: str, operation: str | None, variables: dict[str, Any] | None

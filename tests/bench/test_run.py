@@ -85,6 +85,9 @@ def test_bench_run_measures_every_workload_against_its_floor(tmp_path: Path) -> 
         assert float(throughput) > 0 and float(floor) > 0 and float(floor_json) > 0, rows[workload]
         assert re.fullmatch(r"[\d.]+% \([\d.]+%–[\d.]+%\)", ratio), rows[workload]  # median (range) of 2 rounds
         assert float(cells[9]) >= 1, f"{workload}: fewer than one SQL statement per request: {rows[workload]}"
+    phases = lines.index(next(line for line in lines if line.startswith("| workload | compiled |")))
+    compiled = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in lines[phases + 2 : phases + 6]}
+    assert compiled["partner"] == compiled["self"] == "100%", compiled  # the reads, all on the compiled path
     for phase in ("SQL: waiting on statements", "authorization: field checks", "field resolution", "receipt: signing"):
         assert f"| {phase}" in text, phase
 

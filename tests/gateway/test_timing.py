@@ -81,3 +81,12 @@ def test_off_unless_asked_outside_development(api: Any) -> None:
     assert Settings(env="development").server_timing_enabled
     assert not Settings(env="production").server_timing_enabled
     assert Settings(env="production", server_timing=True).server_timing_enabled
+
+
+def test_the_header_says_which_read_path_answered(timed: tuple[TestClient, Settings, list[str]]) -> None:
+    client, settings, _ = timed
+    read = _post(client, settings, "agency.bhxh", {"query": PARTNER_LIST, "variables": {"unit": "1"}})
+    assert _metrics(read.headers["server-timing"])["path"]["desc"] == '"compiled"'
+    # Introspection is one of the documents the resolver tree answers.
+    introspected = _post(client, settings, "admin", {"query": "{ __schema { queryType { name } } }"})
+    assert _metrics(introspected.headers["server-timing"])["path"]["desc"] == '"resolvers"'

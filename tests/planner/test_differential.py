@@ -60,8 +60,7 @@ class Paths:
 
 
 def _reader(client: TestClient) -> Any:
-    view = next(r for r in client.app.router.routes if getattr(r, "path", "") == "/graphql")  # type: ignore[attr-defined]
-    return view.endpoint.__self__.schema.reader
+    return client.app.state.reader  # type: ignore[attr-defined]
 
 
 GRANT = "mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id } }"
