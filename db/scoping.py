@@ -54,6 +54,7 @@ class Scope:
     grants: tuple[Grant, ...]
     _fields_by_mask: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
     _everywhere: dict[UnitBound | None, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+    _bases: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def fields(self) -> frozenset[str]:
@@ -90,8 +91,17 @@ class Scope:
         return cached
 
     def bases(self, mask: str, official_id: int, top_unit_id: int) -> frozenset[str]:
-        """The legal bases of exactly the grants that matched this row (what a receipt cites)."""
-        return self.layout.bases(mask, official_id, top_unit_id)
+        """The legal bases of exactly the grants that matched this row (what a receipt cites).
+
+        Cached: the row's id counts only where a grant names officials (the mask's first token is not
+        0), its top-level unit only where one names top-level units (the second), so a page's rows
+        mostly share a handful of answers."""
+        ids, tops, _ = mask.split(".", 2)
+        key = (mask, official_id if ids != "0" else 0, top_unit_id if tops != "0" else 0)
+        cached = self._bases.get(key)
+        if cached is None:
+            cached = self._bases[key] = self.layout.bases(mask, official_id, top_unit_id)
+        return cached
 
 
 NOTHING = Scope(grants=())

@@ -1,20 +1,18 @@
-"""Where each value of a plan sits in the one statement's rows: the base row's columns first (every column
-of its table, as the resolver tree's rows have them, and the grant mask of an official), then the columns
+"""Where each value of a plan sits in the one statement's rows: the base row's columns first (those the plan
+reads, and what every row needs: its id, and for an official its grant mask, its top-level unit and the
+columns a page may be ordered by, which its cursor holds), then the columns
 of each joined unit or position, then one JSON array per list, then the page's total. Worked out once per
 plan, so shaping a row reads values by index."""
 
 from dataclasses import dataclass, field
 from typing import Final
 
-from db.models import Official, Position, Unit, table_of
 from planner.plan import Coded, Many, Obj, Ref, Scalar, Table
 
-TABLE_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
-    "official": tuple(table_of(Official).c.keys()),
-    "unit": tuple(table_of(Unit).c.keys()),
-    "position": tuple(table_of(Position).c.keys()),
-}
 MASK: Final = "grants"
+# What every official's row carries whatever is asked: the receipt records its id, mask and top-level
+# unit; a cursor holds the value of the page's order (officials.order_column, one of these).
+OFFICIAL_ALWAYS: Final = ("id", MASK, "top_unit_id", "name_sort", "code", "birth_date")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,9 @@ def layout(base: Table, items: list[Obj], *, total: bool = False) -> Layout:
     """The layout of a statement whose rows are `base` rows shaped by `items` (several when a connection's
     nodes and edges read the same rows). Joins and lists are placed in the order a depth-first walk of
     the items meets them; the shaper (planner/shape.py) walks the same way and takes them in turn."""
-    columns = TABLE_COLUMNS[base] + ((MASK,) if base == "official" else ())
+    always = OFFICIAL_ALWAYS if base == "official" else ("id",)
+    read = [column for item in items for column in _base_reads(item)]
+    columns = tuple(dict.fromkeys([*always, *read]))
     plan = Layout(base, columns, width=len(columns))
     lists: list[tuple[int, Many, tuple[str, ...]]] = []
     for item in items:
@@ -81,6 +81,11 @@ def _place(plan: Layout, obj: Obj, source: int, lists: list[tuple[int, Many, tup
         elif isinstance(node, Many):
             # At least the id: items asking for `__typename` alone are still one item per row.
             lists.append((source, node, tuple(dict.fromkeys(_columns(node.item))) or ("id",)))
+
+
+def _base_reads(obj: Obj) -> list[str]:
+    """The columns of the base row an object reads: its values, and the ids its joins follow."""
+    return [*_columns(obj), *(node.column for node in obj.fields if isinstance(node, Ref))]
 
 
 def _columns(obj: Obj) -> list[str]:

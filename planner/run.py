@@ -2,8 +2,9 @@
 resolver tree answers, with its error), the statement, and the rows shaped into data and errors.
 
 Plans are cached per document, operation and the values of the variables its directives read (a bounded
-LRU, its hits counted); the statement is built per request from the scope, which SQLAlchemy then finds
-in its own compiled cache."""
+LRU, its hits counted). A plan's statement is built once per scope and shape of its arguments (which
+filters are in use, the order, whether there is a cursor) and kept: every value of the request is a
+bind parameter, so a request that finds its statement builds no SQL and SQLAlchemy compiles nothing."""
 
 import logging
 from collections import Counter, OrderedDict
@@ -45,6 +46,7 @@ from resolvers.officials import PageRequest, build_filter, check_filter, cursor,
 log = logging.getLogger("ccvc.planner")
 
 PLAN_CACHE_SIZE: Final = 1024
+STATEMENT_CACHE_SIZE: Final = 512
 REPORT_EVERY: Final = 10_000  # requests between two log lines on the path's counts
 
 
@@ -58,7 +60,7 @@ class Answer:
     errors: list[GraphQLError]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # hashed by identity: a statement's key holds its plan
 class Compiled:
     """A plan with what it compiles to: its statement's layout and its writers."""
 
@@ -73,11 +75,16 @@ class Stats:
     fallbacks: Counter[str] = field(default_factory=Counter)
     hits: int = 0
     misses: int = 0
+    statement_hits: int = 0
+    statement_misses: int = 0
 
     @property
     def hit_rate(self) -> float:
-        asked = self.hits + self.misses
-        return self.hits / asked if asked else 0.0
+        return _rate(self.hits, self.misses)
+
+    @property
+    def statement_hit_rate(self) -> float:
+        return _rate(self.statement_hits, self.statement_misses)
 
     @property
     def answered(self) -> int:
@@ -86,9 +93,36 @@ class Stats:
     def summary(self) -> str:
         reasons = ", ".join(f"{reason}: {count}" for reason, count in self.fallbacks.most_common(5)) or "none"
         return (
-            f"{self.compiled} of {self.answered} read requests compiled; plan cache hit rate {self.hit_rate:.1%}; "
-            f"resolver tree answered ({reasons})"
+            f"{self.compiled} of {self.answered} read requests compiled; plan cache hit rate {self.hit_rate:.1%}, "
+            f"statement cache {self.statement_hit_rate:.1%}; resolver tree answered ({reasons})"
         )
+
+
+def _rate(hits: int, misses: int) -> float:
+    return hits / (hits + misses) if hits + misses else 0.0
+
+
+class Statements:
+    """The statements of plans, by plan, dialect, scope and shape of the arguments (a bounded LRU). The
+    key holds the scope itself (its grants), never an identity that a later scope could reuse: a
+    statement carries its scope's predicate and grant mask."""
+
+    def __init__(self, stats: Stats, size: int = STATEMENT_CACHE_SIZE) -> None:
+        self.stats = stats
+        self.size = size
+        self.kept: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+        found = self.kept.get(key)
+        if found is not None:
+            self.stats.statement_hits += 1
+            self.kept.move_to_end(key)
+            return found
+        self.stats.statement_misses += 1
+        made = self.kept[key] = build()
+        if len(self.kept) > self.size:
+            self.kept.popitem(last=False)
+        return made
 
 
 class Reader:
@@ -99,6 +133,7 @@ class Reader:
         self.cache_size = cache_size
         self.plans: OrderedDict[tuple[Any, ...], Compiled | str] = OrderedDict()
         self.stats = Stats()
+        self.statements = Statements(self.stats)
 
     async def answer(
         self,
@@ -114,7 +149,7 @@ class Reader:
             return self._fallback(ctx, found)
         compiled, arguments = found
         try:
-            answer = await _answer(ctx, compiled, arguments)
+            answer = await _answer(Request(ctx, compiled, self.statements), arguments)
         except Fallback as reason:
             return self._fallback(ctx, f"fallback: {reason}")
         except (DomainError, Mismatch) as reason:
@@ -131,7 +166,7 @@ class Reader:
         self._report()
         return answer
 
-    def _fallback(self, ctx: RequestContext, reason: str) -> None:
+    def _fallback(self, ctx: RequestContext, reason: str) -> Answer | None:
         """Counted by reason: every reason is one of a few fixed texts (no request values in it). The
         first of each reason is logged, so that an operator sees what the planner does not yet cover."""
         self.stats.fallbacks[reason] += 1
@@ -205,30 +240,46 @@ def _connection_items(root: Connection) -> list[Obj]:
     return items
 
 
-async def _answer(ctx: RequestContext, compiled: Compiled, arguments: dict[str, Any]) -> Answer:
-    if not ctx.scope.grants:
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request on the compiled path: its context, its plan, and where the plan's statements are kept."""
+
+    ctx: RequestContext
+    compiled: Compiled
+    statements: Statements
+
+    @property
+    def layout(self) -> Layout:
+        assert self.compiled.layout is not None
+        return self.compiled.layout
+
+    async def rows(self, shape: tuple[Any, ...], build: Callable[[], Select[Any]], binds: dict[str, Any]) -> list[Any]:
+        """The statement of this plan, scope and shape (built by `build` the first time), run with this
+        request's values."""
+        ctx = self.ctx
+        stmt = self.statements.get((self.compiled, ctx.engine.dialect.name, ctx.scope, *shape), build)
+        async with ctx.connect() as conn:
+            return list((await conn.execute(stmt, binds)).all())
+
+    def statement(self, base: Select[Any], **wrapping: Any) -> Select[Any]:
+        return statement(self.layout, base, dialect=self.ctx.engine.dialect.name, **wrapping)
+
+
+async def _answer(request: Request, arguments: dict[str, Any]) -> Answer:
+    if not request.ctx.scope.grants:
         raise Fallback("a scope without grants")
-    run = Run(readable=ctx.scope.readable)
-    root = compiled.plan.root
+    run = Run(readable=request.ctx.scope.readable)
+    root = request.compiled.plan.root
     match root:
         case Connection():
-            value: Any = await _connection(ctx, compiled, root, arguments, run)
+            value: Any = await _connection(request, root, arguments, run)
         case One():
-            value = await _one(ctx, compiled, root, arguments, run)
+            value = await _one(request, root, arguments, run)
         case UnitList():
-            value = await _units(ctx, compiled, root, arguments, run)
+            value = await _units(request, root, arguments, run)
         case CodeList():
             value = _code_list(root)
     return Answer({root.at.key: value}, run.errors)
-
-
-async def _rows(ctx: RequestContext, stmt: Select[Any]) -> list[Any]:
-    async with ctx.connect() as conn:
-        return list((await conn.execute(stmt)).all())
-
-
-def _dialect(ctx: RequestContext) -> str:
-    return ctx.engine.dialect.name
 
 
 def _arguments(value: dict[str, Any] | None) -> SimpleNamespace | None:
@@ -239,33 +290,33 @@ def _arguments(value: dict[str, Any] | None) -> SimpleNamespace | None:
     return SimpleNamespace(**snake)
 
 
-async def _connection(
-    ctx: RequestContext, compiled: Compiled, root: Connection, arguments: dict[str, Any], run: Run
-) -> dict[str, Any]:
+async def _connection(request: Request, root: Connection, arguments: dict[str, Any], run: Run) -> dict[str, Any]:
+    ctx = request.ctx
     order_by = _arguments(arguments.get("orderBy"))
-    request = page_request(ctx, first=arguments["first"], after=arguments.get("after"), order_by=order_by)  # type: ignore[arg-type]
+    page = page_request(ctx, first=arguments["first"], after=arguments.get("after"), order_by=order_by)
     given = _arguments(arguments.get("filter"))
-    ref = unit_ref(given, None)  # type: ignore[arg-type]
+    ref = unit_ref(given, None)
     unit = await unit_by_ref(ctx, ref) if ref is not None else None
     if ref is not None and unit is None:
         raise Fallback("a unit this process does not know")
-    query = build_filter(given, unit, {})  # type: ignore[arg-type]
+    query = build_filter(given, unit, {})
     check_filter(ctx, query)
-    assert compiled.layout is not None
-    base = officials.page_select(ctx.scope, query, request.ordering, request.limit + 1, request.after)
     wants_total = any(isinstance(part, TotalCount) for part in root.parts)
-    stmt = statement(
-        compiled.layout,
-        base,
-        dialect=_dialect(ctx),
-        order=lambda page: officials.page_order(page, request.ordering),
-        total=officials.count_select(ctx.scope, query) if wants_total else None,
-    )
-    rows = await _rows(ctx, stmt)
-    total = rows[0][compiled.layout.total] if wants_total and rows else 0
-    id_at = compiled.layout.base_columns.index("id")
+
+    def build() -> Select[Any]:
+        return request.statement(
+            officials.page_select(ctx.scope, query, page.ordering, page.limit + 1, page.after),
+            order=lambda rows: officials.page_order(rows, page.ordering),
+            total=officials.count_select(ctx.scope, query) if wants_total else None,
+        )
+
+    shape = ("page", officials.page_shape(query, page.ordering, page.after), wants_total)
+    rows = await request.rows(shape, build, officials.page_binds(query, page.limit + 1, page.after))
+    layout = request.layout
+    total = rows[0][layout.total] if wants_total and rows else 0
+    id_at = layout.base_columns.index("id")
     rows = [row for row in rows if row[id_at] is not None]  # the count's row of an empty page
-    return _connection_value(ctx, compiled, root, request, rows, total, run)
+    return _connection_value(ctx, request.compiled, root, page, rows, total, run)
 
 
 def _connection_value(
@@ -285,7 +336,10 @@ def _connection_value(
         columns.index("grants"),
         columns.index(officials.order_column(request.ordering)),
     )
-    cursors = [cursor(ctx, request, row[at_order], row[at_id], row[at_mask]) for row in page]
+
+    def cursors(rows: list[Any]) -> list[str]:  # written only where asked: edges, and pageInfo's ends
+        return [cursor(ctx, request, row[at_order], row[at_id], row[at_mask]) for row in rows]
+
     writers = iter(compiled.writers)
     path: Path = (root.at.key,)
     value: dict[str, Any] = {}
@@ -298,8 +352,9 @@ def _connection_value(
             case TotalCount():
                 value[key] = total
             case PageInfoPlan():
+                ends = cursors(page[:1] + page[1:][-1:])  # the first and the last row's
                 value[key] = _page_info(
-                    part, cursors, has_next=len(rows) > request.limit, has_previous=request.after is not None
+                    part, ends, has_next=len(rows) > request.limit, has_previous=request.after is not None
                 )
             case Nodes():
                 write = next(writers)
@@ -307,13 +362,15 @@ def _connection_value(
                 exposed = True
             case Edges():
                 write_node = next(writers) if part.item is not None else None
+                texts = cursors(page)
                 value[key] = [
-                    _edge(part, write_node, row, cursors[i], (*path, key, i), run) for i, row in enumerate(page)
+                    _edge(part, write_node, row, texts[i], (*path, key, i), run) for i, row in enumerate(page)
                 ]
                 exposed = True
     if exposed:
+        at_top = columns.index("top_unit_id")
         for row in page:
-            ctx.exposed.record(row[at_id], row[at_mask], row[columns.index("top_unit_id")])
+            ctx.exposed.record(row[at_id], row[at_mask], row[at_top])
     return value
 
 
@@ -339,27 +396,33 @@ def _edge(part: Edges, write_node: Any, row: Any, cursor_text: str, path: Path, 
     return edge
 
 
-async def _one(
-    ctx: RequestContext, compiled: Compiled, root: One, arguments: dict[str, Any], run: Run
-) -> dict[str, Any] | None:
-    table = root.item.table
+async def _one(request: Request, root: One, arguments: dict[str, Any], run: Run) -> dict[str, Any] | None:
+    ctx, table = request.ctx, root.item.table
+    code: Any
     if table == "official":
-        base = _official(ctx, root.by, arguments)
+        rows = await _official(request, root.by, arguments)
     elif table == "unit":
-        if arguments.get("id") is None and arguments.get("code") is None:
+        unit_id, code = arguments.get("id"), arguments.get("code")
+        if unit_id is None and code is None:
             return None
-        base = (
-            units.one_select(ctx.scope, unit_id=parse_id(arguments["id"], "unit"))
-            if arguments.get("id") is not None
-            else units.one_select(ctx.scope, code=check_text(arguments["code"], "code"))
-        )
+        if unit_id is not None:
+            binds: dict[str, Any] = {"unit_id": parse_id(unit_id, "unit")}
+            rows = await request.rows(
+                ("unit",), lambda: request.statement(units.one_select(ctx.scope, unit_id=0)), binds
+            )
+        else:
+            binds = {"unit_code": check_text(code, "code")}
+            rows = await request.rows(
+                ("unit by code",), lambda: request.statement(units.one_select(ctx.scope, code="")), binds
+            )
     else:
-        base = positions.one_select(ctx.scope, position_id=parse_id(arguments["id"], "position"))
-    assert compiled.layout is not None
-    rows = await _rows(ctx, statement(compiled.layout, base, dialect=_dialect(ctx)))
+        binds = {"position_id": parse_id(arguments["id"], "position")}
+        rows = await request.rows(
+            ("position",), lambda: request.statement(positions.one_select(ctx.scope, position_id=0)), binds
+        )
     row = rows[0] if rows else None
     if row is not None and table == "official":
-        columns = compiled.layout.base_columns
+        columns = request.layout.base_columns
         readable = ctx.scope.readable(row[columns.index("grants")])
         by_code = root.by != "me" and arguments.get("id") is None
         if by_code and "Official.code" not in readable:
@@ -368,32 +431,46 @@ async def _one(
             ctx.exposed.record(
                 row[columns.index("id")], row[columns.index("grants")], row[columns.index("top_unit_id")]
             )
-    return compiled.writers[0](row, (root.at.key,), run) if row is not None else None
+    return request.compiled.writers[0](row, (root.at.key,), run) if row is not None else None
 
 
-def _official(ctx: RequestContext, by: str, arguments: dict[str, Any]) -> Select[Any]:
+async def _official(request: Request, by: str, arguments: dict[str, Any]) -> list[Any]:
+    ctx = request.ctx
+    given_id: Any = arguments.get("id")
+    code: Any = arguments.get("code")
     if by == "me":
         if ctx.principal.official_id is None:
             raise Fallback("`me` of an account without a record")
-        return officials.one_select(ctx.scope, official_id=ctx.principal.official_id)
-    given_id, code = arguments.get("id"), arguments.get("code")
-    if (given_id is None) == (code is None) or (given_id is not None and not is_id(given_id)):
+        given_id, code = ctx.principal.official_id, None
+    elif (given_id is None) == (code is None) or (given_id is not None and not is_id(given_id)):
         raise Fallback("official arguments the resolver refuses")
     if given_id is not None:
-        return officials.one_select(ctx.scope, official_id=parse_id(given_id, "official"))
-    return officials.one_select(ctx.scope, code=check_text(code, "code"))
+        official_id = given_id if by == "me" else parse_id(given_id, "official")
+        return await request.rows(
+            ("official",),
+            lambda: request.statement(officials.one_select(ctx.scope, official_id=0)),
+            {"official_id": official_id},
+        )
+    return await request.rows(
+        ("official by code",),
+        lambda: request.statement(officials.one_select(ctx.scope, code="")),
+        {"official_code": check_text(code, "code")},
+    )
 
 
-async def _units(
-    ctx: RequestContext, compiled: Compiled, root: UnitList, arguments: dict[str, Any], run: Run
-) -> list[dict[str, Any]]:
-    parent = arguments.get("parent")
-    kind = arguments.get("kind")
-    parent_id = parse_id(parent, "unit") if parent is not None else None
-    base = units.children_select(ctx.scope, [parent_id], kind.value if kind is not None else None)
-    assert compiled.layout is not None
-    rows = await _rows(ctx, statement(compiled.layout, base, dialect=_dialect(ctx), order=lambda page: [page.c.code]))
-    write = compiled.writers[0]
+async def _units(request: Request, root: UnitList, arguments: dict[str, Any], run: Run) -> list[dict[str, Any]]:
+    ctx = request.ctx
+    parent, kind = arguments.get("parent"), arguments.get("kind")
+    parents = [parse_id(parent, "unit") if parent is not None else None]
+    kind_code = kind.value if kind is not None else None
+
+    def build() -> Select[Any]:
+        base = units.children_select(ctx.scope, parents, kind_code)
+        return request.statement(base, order=lambda rows: [rows.c.code])
+
+    shape = ("units", parent is None, kind is None)
+    rows = await request.rows(shape, build, units.children_binds(parents, kind_code))
+    write = request.compiled.writers[0]
     return [write(row, (root.at.key, i), run) for i, row in enumerate(rows)]
 
 

@@ -88,16 +88,59 @@ class _Cursor:
     subs: Iterator[Sub]
 
 
-def compile_object(obj: Obj, layout: Layout, walk: _Cursor, source: int) -> Callable[[Row, Path, Run], dict[str, Any]]:
-    """The writer of one object of the plan, reading the row that `source` (0: the base row) names."""
-    writers = [(node_key(node), _writer(node, layout, walk, source)) for node in obj.fields]
+class _Names:
+    """The values a generated writer refers to, each by a name made here (`_0`, `_1`, …): response keys,
+    codecs, nested writers. The generated text holds only those names, integers and Python syntax, never
+    a text that came with a request."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"_{len(self.values)}"
+        self.values[name] = value
+        return name
+
+    def function(self, source: str) -> Any:
+        namespace = dict(self.values)
+        exec(source, namespace)  # noqa: S102 - the text is ours (see above)
+        return namespace["write"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A field compiled twice: a writer that checks the row's grants and writes errors, and an expression
+    over `row` giving the same value when every field of the object is readable on the row."""
+
+    writer: Writer
+    expression: str
+
+
+ObjectWriter = Callable[[Row, Path, Run], dict[str, Any]]
+
+
+def compile_object(obj: Obj, layout: Layout, walk: _Cursor, source: int, names: _Names | None = None) -> ObjectWriter:
+    """The writer of one object of the plan, reading the row that `source` (0: the base row) names.
+
+    Most rows open every field asked of them: for those, one generated function writes the whole object
+    as a single dict display (PostGraphile generates JavaScript per plan the same way); a row whose
+    grants do not open some field goes through the field-by-field writers, which write its errors."""
+    names = names if names is not None else _Names()
+    parts = [(node_key(node), _part(node, layout, walk, source, names)) for node in obj.fields]
+    writers = [(key, part.writer) for key, part in parts]
     mask = layout.base_columns.index(MASK) if source == 0 and MASK in layout.base_columns else None
 
-    def write(row: Row, path: Path, run: Run) -> dict[str, Any]:
+    def checked(row: Row, path: Path, run: Run) -> dict[str, Any]:
         readable = run.readable(row[mask]) if mask is not None else None
         return {key: writer(row, readable, path, run) for key, writer in writers}
 
-    return write
+    display = "{" + ", ".join(f"{names(key)}: {part.expression}" for key, part in parts) + "}"
+    needed = frozenset(node.at.check for node in obj.fields if node.at.check is not None)
+    if mask is None or not needed:
+        return names.function(f"def write(row, path, run):\n    return {display}\n")  # type: ignore[no-any-return]
+    test = f"{names(needed)} <= run.readable(row[{mask}])"
+    source_text = f"def write(row, path, run):\n    return {display} if {test} else {names(checked)}(row, path, run)\n"
+    return names.function(source_text)  # type: ignore[no-any-return]
 
 
 def node_key(node: Node) -> str:
@@ -118,28 +161,37 @@ def _checked(at: Field, read: Writer) -> Writer:
     return checked
 
 
-def _writer(node: Node, layout: Layout, walk: _Cursor, source: int) -> Writer:
+def _part(node: Node, layout: Layout, walk: _Cursor, source: int, names: _Names) -> _Part:
     match node:
         case Typename(name=name):
-            return lambda row, readable, path, run: name
+            return _Part(lambda row, readable, path, run: name, names(name))
         case Scalar(at=at, column=column, value=value):
             index, codec = layout.index(source, column), CODECS[value]
-            return _checked(at, lambda row, readable, path, run: codec(row[index]))
+            expression = f"row[{index}]" if codec is _same else f"{names(codec)}(row[{index}])"
+            return _Part(_checked(at, lambda row, readable, path, run: codec(row[index])), expression)
         case Coded():
-            return _checked(node.at, _coded(node, layout.index(source, node.column)))
+            index, coded = layout.index(source, node.column), _coded(node)
+            return _Part(
+                _checked(node.at, lambda row, readable, path, run: coded(row[index])), f"{names(coded)}(row[{index}])"
+            )
         case Ref():
-            return _checked(node.at, _ref(node, layout, walk))
+            return _ref(node, layout, walk, names)
         case Many():
-            return _checked(node.at, _many(node, next(walk.subs)))
+            sub = next(walk.subs)
+            index, many = sub.offset, _many(node, sub)
+            return _Part(
+                _checked(node.at, lambda row, readable, path, run: many(row[index])), f"{names(many)}(row[{index}])"
+            )
     raise AssertionError(node)
 
 
-def _coded(node: Coded, index: int) -> Writer:
+def _coded(node: Coded) -> Callable[[Any], Any]:
+    """A coded value as `{ code label __typename }` asks it (None for no value)."""
     label = labeller(node.codes)
     parts = [(key, part.partition(":")[2] if part.startswith("__typename") else part) for key, part in node.parts]
 
-    def write(row: Row, readable: frozenset[str] | None, path: Path, run: Run) -> Any:
-        value = label(row[index])
+    def write(code: Any) -> Any:
+        value = label(code)
         if value is None:
             return None
         return {key: "Code" if part == "Code" else getattr(value, part) for key, part in parts}
@@ -147,58 +199,57 @@ def _coded(node: Coded, index: int) -> Writer:
     return write
 
 
-def _ref(node: Ref, layout: Layout, walk: _Cursor) -> Writer:
+def _ref(node: Ref, layout: Layout, walk: _Cursor, names: _Names) -> _Part:
     number, join = next(walk.joins)
-    inner = compile_object(node.item, layout, walk, number)
+    inner = compile_object(node.item, layout, walk, number, names)
     present = join.offset  # the joined row's id: null when the column points nowhere (or at nothing visible)
+
+    def missing() -> None:
+        if node.required:
+            raise Mismatch(f"{node.at.key} has no {node.table}")
 
     def write(row: Row, readable: frozenset[str] | None, path: Path, run: Run) -> Any:
         if row[present] is None:
-            if node.required:
-                raise Mismatch(f"{node.at.key} has no {node.table}")
-            return None
+            return missing()
         return inner(row, (*path, node.at.key), run)
 
-    return write
+    # The joined object's own fields are never checked (units and positions carry no grant mask), so its
+    # writer is its generated expression; the path it is given is only for errors, which it has none of.
+    expression = f"({names(missing)}() if row[{present}] is None else {names(inner)}(row, (), run))"
+    return _Part(_checked(node.at, write), expression)
 
 
-def _many(node: Many, sub: Sub) -> Writer:
+def _many(node: Many, sub: Sub) -> Callable[[Any], list[dict[str, Any]]]:
     """A JSON array of arrays: each item's values in the order of `sub.columns`."""
     positions = {column: i for i, column in enumerate(sub.columns)}
     item = _array_item(node.item, positions)
-    index = sub.offset
 
-    def write(row: Row, readable: frozenset[str] | None, path: Path, run: Run) -> Any:
-        return [item(values) for values in orjson.loads(row[index])]
+    def write(array: Any) -> list[dict[str, Any]]:
+        return [item(values) for values in orjson.loads(array)]
 
     return write
 
 
 def _array_item(obj: Obj, positions: dict[str, int]) -> Callable[[list[Any]], dict[str, Any]]:
-    writers: list[tuple[str, Callable[[list[Any]], Any]]] = []
+    """One listed item, from its array of values: a generated dict display (`row` is the array)."""
+    names = _Names()
+    fields: list[str] = []
     for node in obj.fields:
         match node:
             case Typename(name=name):
-                writers.append((node.at.key, lambda values, name=name: name))  # type: ignore[misc]
+                expression = names(name)
             case Scalar(column=column, value=value):
                 codec, at = CODECS[value], positions[column]
-                writers.append((node.at.key, lambda values, at=at, codec=codec: codec(values[at])))  # type: ignore[misc]
+                expression = f"row[{at}]" if codec is _same else f"{names(codec)}(row[{at}])"
             case Coded():
-                coded = _coded(node, positions[node.column])
-                writers.append((node.at.key, lambda values, coded=coded: coded(values, None, (), _NO_RUN)))  # type: ignore[misc]
+                expression = f"{names(_coded(node))}(row[{positions[node.column]}])"
             case _:
                 raise AssertionError(node)  # the builder allows no object or list inside a listed item
-
-    def write(values: list[Any]) -> dict[str, Any]:
-        return {key: writer(values) for key, writer in writers}
-
-    return write
+        fields.append(f"{names(node.at.key)}: {expression}")
+    return names.function("def write(row):\n    return {" + ", ".join(fields) + "}\n")  # type: ignore[no-any-return]
 
 
-_NO_RUN: Final = Run(readable=lambda mask: frozenset())
-
-
-def compile_items(items: list[Obj], layout: Layout) -> list[Callable[[Row, Path, Run], dict[str, Any]]]:
+def compile_items(items: list[Obj], layout: Layout) -> list[ObjectWriter]:
     """The writers of the base objects of a statement (a connection's nodes, then its edges' nodes), in
     the order the layout placed their joins and lists."""
     walk = _Cursor(enumerate(layout.joins, 1), iter(layout.subs))

@@ -13,15 +13,17 @@ from datetime import date
 from typing import Any, Final, Literal
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     FromClause,
+    Integer,
     Row,
     Select,
     and_,
+    bindparam,
     case,
     false,
     func,
-    literal,
     select,
     tuple_,
     union_all,
@@ -114,34 +116,70 @@ def filter_fields(f: OfficialFilter) -> dict[str, str]:
     return used
 
 
+# The filter's values are bound by name, so one statement serves every filter of the same shape (the
+# same attributes in use, the same unit bound): the compiled read path keeps it and binds new values.
+_ESCAPE: Final = "/"
+_IN_LISTS: Final = (
+    ("employee_types", "employee_type"),
+    ("rank_codes", "rank_code"),
+    ("genders", "gender"),
+    ("statuses", "status"),
+)
+
+
+def filter_binds(f: OfficialFilter) -> dict[str, Any]:
+    """The values a filter's statement binds, by bind name (only the attributes in use)."""
+    binds: dict[str, Any] = {}
+    if f.unit_id is not None:
+        binds["f_unit_id"] = f.unit_id
+    if f.position_id is not None:
+        binds["f_position_id"] = f.position_id
+    for attribute, _ in _IN_LISTS:
+        values = getattr(f, attribute)
+        if values:
+            binds[f"f_{attribute}"] = sorted(values)
+    # Birth-year bounds as date ranges, so the comparison stays sargable on both back ends.
+    if f.birth_year_from is not None:
+        binds["f_born_from"] = date(f.birth_year_from, 1, 1)
+    if f.birth_year_to is not None:
+        binds["f_born_before"] = date(f.birth_year_to + 1, 1, 1)
+    needle = name_needle(f.name)
+    if needle is not None:
+        # %, _ and the escape character itself are matched as themselves (what SQLAlchemy's autoescape
+        # does to a literal string; a bound value is escaped here).
+        escaped = needle.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+        binds["f_name"] = " " + escaped
+    return binds
+
+
+def filter_shape(f: OfficialFilter) -> tuple[Any, ...]:
+    """What a filter's statement depends on besides its binds: the attributes in use and the unit
+    bound (the scope folds to it, and a subtree's range is written out)."""
+    return (tuple(filter_binds(f)), f.unit_path, f.within)
+
+
 def _value_sql(f: OfficialFilter) -> list[ColumnElement[bool]]:
     c = OFFICIAL.c
     clauses: list[ColumnElement[bool]] = []
     if f.unit_path is not None:
         top_unit_id = f.within.top_unit_id if f.within is not None else None
         clauses.append(subtree_filter(f.unit_path, top_unit_id=top_unit_id))
-    if f.unit_id is not None:
-        clauses.append(c.unit_id == f.unit_id)
-    if f.position_id is not None:
-        clauses.append(c.position_id == f.position_id)
-    for column, values in (
-        (c.employee_type, f.employee_types),
-        (c.rank_code, f.rank_codes),
-        (c.gender, f.genders),
-        (c.status, f.statuses),
-    ):
-        if values:
-            clauses.append(column.in_(sorted(values)))
-    # Birth-year bounds as date ranges, so the comparison stays sargable on both back ends.
-    if f.birth_year_from is not None:
-        clauses.append(c.birth_date >= date(f.birth_year_from, 1, 1))
-    if f.birth_year_to is not None:
-        clauses.append(c.birth_date < date(f.birth_year_to + 1, 1, 1))
-    needle = name_needle(f.name)
-    if needle is not None:
+    binds = filter_binds(f)
+    if "f_unit_id" in binds:
+        clauses.append(c.unit_id == bindparam("f_unit_id", binds["f_unit_id"]))
+    if "f_position_id" in binds:
+        clauses.append(c.position_id == bindparam("f_position_id", binds["f_position_id"]))
+    for attribute, column in _IN_LISTS:
+        name = f"f_{attribute}"
+        if name in binds:
+            clauses.append(c[column].in_(bindparam(name, binds[name], expanding=True)))
+    if "f_born_from" in binds:
+        clauses.append(c.birth_date >= bindparam("f_born_from", binds["f_born_from"], type_=c.birth_date.type))
+    if "f_born_before" in binds:
+        clauses.append(c.birth_date < bindparam("f_born_before", binds["f_born_before"], type_=c.birth_date.type))
+    if "f_name" in binds:
         # Word-prefix match on the folded name: "nguyen van a" finds "Nguyễn Văn An", not "Thanh".
-        # autoescape: %, _ and the escape character itself are matched as themselves.
-        clauses.append((" " + c.name_search).contains(" " + needle, autoescape=True))
+        clauses.append((" " + c.name_search).contains(bindparam("f_name", binds["f_name"]), escape=_ESCAPE))
     return clauses
 
 
@@ -163,7 +201,9 @@ def _scoped(scope: Scope, f: OfficialFilter) -> Select[Any]:
 def one_select(scope: Scope, *, official_id: int | None = None, code: str | None = None) -> Select[Any]:
     """One official of the scope, by id or by code (both paths read it through this)."""
     stmt = _scoped(scope, OfficialFilter())
-    return stmt.where(OFFICIAL.c.id == official_id) if code is None else stmt.where(OFFICIAL.c.code == code)
+    if code is None:
+        return stmt.where(OFFICIAL.c.id == bindparam("official_id", official_id))
+    return stmt.where(OFFICIAL.c.code == bindparam("official_code", code))
 
 
 async def get(conn: AsyncConnection, *, scope: Scope, official_id: int) -> Row[Any] | None:
@@ -196,13 +236,39 @@ SORT_KEY: Final = "sort_key"
 _ID = OFFICIAL.c.id
 
 
+_LIMIT: Final = "page_limit"
+
+
+def _cursor_binds(after: Any) -> dict[str, Any]:
+    """A cursor's values, by bind name: its sort value (when the order has one) and its id."""
+    if after is None:
+        return {}
+    return {"after_id": after[-1]} if len(after) == 1 else {"after_key": after[0], "after_id": after[1]}
+
+
+def page_binds(f: OfficialFilter, limit: int, after: tuple[Any, int] | None) -> dict[str, Any]:
+    """Every value page_select's statement binds, by name: the filter's, the page's size, the cursor's."""
+    return filter_binds(f) | {_LIMIT: limit} | _cursor_binds(after)
+
+
+def page_shape(f: OfficialFilter, ordering: Ordering, after: tuple[Any, int] | None) -> tuple[Any, ...]:
+    """What page_select's statement depends on besides the scope and page_binds: one statement serves
+    every page of the same shape. (A cursor without a sort value sits among the rows that cannot read it.)"""
+    return (filter_shape(f), ordering, None if after is None else after[0] is None)
+
+
 def _ordered(stmt: Select[Any], keys: tuple[ColumnElement[Any], ...], descending: bool, after: Any) -> Select[Any]:
     """`stmt` in the order of `keys`, from strictly after the cursor's values for them (if any)."""
     if after is not None:
-        cursor = tuple_(*(literal(value, key.type) for value, key in zip(after, keys, strict=True)))
+        binds = _cursor_binds(after)
+        cursor = tuple_(*(bindparam(name, binds[name], type_=key.type) for name, key in zip(binds, keys, strict=True)))
         position = tuple_(*keys)
         stmt = stmt.where(position < cursor if descending else position > cursor)
     return stmt.order_by(*(key.desc() for key in keys) if descending else keys)
+
+
+def _limit(limit: int) -> BindParameter[int]:
+    return bindparam(_LIMIT, limit, type_=Integer)
 
 
 def page_select(
@@ -215,7 +281,9 @@ def page_select(
         readable = where_readable(scope, name, bound=f.within)
         if readable is not None:
             return _split_page(scope, f, ordering, limit, after, (name, readable))
-    return _ordered(_scoped(scope, f), (_ORDER_COLUMNS[ordering.field], _ID), ordering.descending, after).limit(limit)
+    return _ordered(_scoped(scope, f), (_ORDER_COLUMNS[ordering.field], _ID), ordering.descending, after).limit(
+        _limit(limit)
+    )
 
 
 def _split_page(
@@ -236,12 +304,12 @@ def _split_page(
     # Null, of the column's type and collation (a bare NULL is text to PostgreSQL, which a date won't join).
     blank = _scoped(scope, f).where(where_unreadable(scope, name, bound=f.within))
     blank = blank.add_columns(case((false(), column)).label(SORT_KEY))
-    parts = [part.limit(limit) for part in _after_cursor(shown, blank, column, descending, after)]
+    parts = [part.limit(_limit(limit)) for part in _after_cursor(shown, blank, column, descending, after)]
     if len(parts) == 1:
         return parts[0]
     pages = union_all(*(select(part.subquery()) for part in parts)).subquery()
     key = pages.c[SORT_KEY].desc().nulls_first() if descending else pages.c[SORT_KEY].asc().nulls_last()
-    return select(pages).order_by(key, pages.c.id.desc() if descending else pages.c.id).limit(limit)
+    return select(pages).order_by(key, pages.c.id.desc() if descending else pages.c.id).limit(_limit(limit))
 
 
 def _after_cursor(

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Position, table_of
@@ -13,7 +13,7 @@ POSITION = table_of(Position)
 
 
 def one_select(scope: Scope, *, position_id: int) -> Select[Any]:
-    return select(POSITION).where(structure_visible(scope), POSITION.c.id == position_id)
+    return select(POSITION).where(structure_visible(scope), POSITION.c.id == bindparam("position_id", position_id))
 
 
 async def get_many(conn: AsyncConnection, *, scope: Scope, position_ids: Sequence[int]) -> list[Row[Any]]:

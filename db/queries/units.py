@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Unit, table_of
@@ -13,8 +13,11 @@ UNIT = table_of(Unit)
 
 
 def one_select(scope: Scope, *, unit_id: int | None = None, code: str | None = None) -> Select[Any]:
+    # Values bound by name: the compiled read path keeps the statement and binds another unit.
     stmt = select(UNIT).where(structure_visible(scope))
-    return stmt.where(UNIT.c.id == unit_id) if code is None else stmt.where(UNIT.c.code == code)
+    if code is None:
+        return stmt.where(UNIT.c.id == bindparam("unit_id", unit_id))
+    return stmt.where(UNIT.c.code == bindparam("unit_code", code))
 
 
 async def get_many(conn: AsyncConnection, *, scope: Scope, unit_ids: Sequence[int]) -> list[Row[Any]]:
@@ -28,15 +31,22 @@ async def get_by_code(conn: AsyncConnection, *, scope: Scope, code: str) -> Row[
 
 def children_select(scope: Scope, parent_ids: Sequence[int | None], kind: str | None = None) -> Select[Any]:
     """Children of each parent, ordered by code; a `None` parent means the top-level units."""
-    wanted = sorted({p for p in parent_ids if p is not None})
+    binds = children_binds(parent_ids, kind)
     parent = UNIT.c.parent_id
-    condition = parent.in_(wanted)
+    condition: ColumnElement[bool] = parent.in_(bindparam("parent_ids", binds["parent_ids"], expanding=True))
     if None in parent_ids:
         condition = condition | parent.is_(None)
     stmt = select(UNIT).where(structure_visible(scope), condition)
     if kind is not None:
-        stmt = stmt.where(UNIT.c.kind == kind)
+        stmt = stmt.where(UNIT.c.kind == bindparam("unit_kind", kind))
     return stmt.order_by(UNIT.c.code)
+
+
+def children_binds(parent_ids: Sequence[int | None], kind: str | None = None) -> dict[str, Any]:
+    """The values children_select binds, by name; the statement's shape is whether a parent is None
+    and whether a kind is given."""
+    binds: dict[str, Any] = {"parent_ids": sorted({p for p in parent_ids if p is not None})}
+    return binds | ({"unit_kind": kind} if kind is not None else {})
 
 
 async def list_children(

@@ -2,10 +2,12 @@
 the page size and however deep the selection; and what it does not compile is counted and logged."""
 
 import logging
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from db.queries.officials import OrderField, Ordering, order_column
+from planner.layout import OFFICIAL_ALWAYS
 from tests.conftest import Api
 
 PARTNER_PAGE = """query($first: Int!) { officials(first: $first, filter: {unit: "BNV"}) {
@@ -52,3 +54,40 @@ def test_the_first_fallback_of_each_reason_is_logged(api: Api, caplog: Any) -> N
     told = [r.getMessage() for r in caplog.records if "does not compile" in r.getMessage()]
     assert len(told) == 1 and sum(reader.stats.fallbacks.values()) == 2
     assert "resolver tree answered (not collected: introspection: 2)" in reader.stats.summary()
+
+
+PAGE = """query($first: Int!, $after: String, $kinds: [EmployeeType!]) {
+  officials(first: $first, after: $after, filter: {unit: "BNV", employeeTypes: $kinds}) {
+    nodes { code } pageInfo { endCursor } } }"""
+
+
+def test_a_kept_statement_answers_with_each_requests_own_values(api: Api) -> None:
+    """The statement of a plan is built once per scope and shape; every value is bound anew: the page's
+    size, the cursor, the filter's lists (whatever their length). The resolver tree is the reference."""
+    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    asks: list[dict[str, Any]] = [
+        {"first": 2, "after": None, "kinds": ["CONG_CHUC"]},
+        {"first": 5, "after": None, "kinds": ["CONG_CHUC", "VIEN_CHUC"]},
+    ]
+    first_pages = [api.data(PAGE, variables=v, as_user="hr.BNV")["officials"] for v in asks]
+    asks += [{**v, "after": page["pageInfo"]["endCursor"]} for v, page in zip(asks, first_pages, strict=True)]
+    hits = reader.stats.statement_hits
+    answers = [api.data(PAGE, variables=v, as_user="hr.BNV")["officials"]["nodes"] for v in asks]
+    # The pages without a cursor share one statement (built above), the pages after one another.
+    assert reader.stats.statement_hits - hits == len(asks) - 1
+    assert [len(nodes) for nodes in answers] == [2, 5, 2, 5]
+    assert answers[2] != answers[0] and answers[3] != answers[1]
+    expected = [_resolved(api, v) for v in asks]
+    assert answers == expected
+
+
+def _resolved(api: Api, variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """The same page through the resolver tree (a document the planner leaves to it: with `__schema`)."""
+    query = PAGE.replace("pageInfo { endCursor } } }", "pageInfo { endCursor } } __schema { queryType { name } } }")
+    nodes: list[dict[str, Any]] = api.data(query, variables=variables, as_user="hr.BNV")["officials"]["nodes"]
+    return nodes
+
+
+def test_every_row_carries_the_column_its_cursor_holds() -> None:
+    """A plan reads only the columns it writes, plus what each row needs whatever is asked."""
+    assert {order_column(Ordering(field)) for field in get_args(OrderField)} <= set(OFFICIAL_ALWAYS)
