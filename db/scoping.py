@@ -13,10 +13,23 @@ ORs are nested so that no expression gets deeper than SQLite allows, and the mas
 (db.mask). There is no limit on the number of grants.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, reduce
 
-from sqlalchemy import Boolean, ColumnElement, String, and_, case, false, literal_column, not_, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    false,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import type_coerce as _as
 from sqlalchemy.sql.expression import FromClause
 
@@ -47,6 +60,8 @@ __all__ = [
 
 OFFICIAL = table_of(Official)
 UNIT = table_of(Unit)
+# The bind parameter an official's own id is written as (Scope.sql_identity).
+SELF_ID = "self_id"
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,20 @@ class Scope:
     @cached_property
     def layout(self) -> MaskLayout:
         return MaskLayout.of(self.grants)
+
+    @cached_property
+    def sql_identity(self) -> tuple[object, dict[str, int]]:
+        """What the scope's SQL depends on, and the values it binds by name: a statement built for one
+        scope serves every scope of the same identity, with that scope's values bound.
+
+        An official's own scope (grants of their own record and nothing else) writes its one id only
+        as the `self_id` parameter (`_union`; its mask is a constant, see db.mask), so every official
+        shares the same statements. Any other scope is identified by its grants themselves."""
+        own = {g.predicate.official_id for g in self.grants if isinstance(g.predicate, Self)}
+        if len(own) == 1 and all(isinstance(g.predicate, Self) for g in self.grants):
+            shape = tuple(replace(g, predicate=Self(0)) for g in self.grants)
+            return ("own record", shape), {SELF_ID: own.pop()}
+        return self, {}
 
     def readable(self, mask: str) -> frozenset[str]:
         """The fields readable on a row whose grant mask is `mask` (see db.mask).
@@ -128,10 +157,18 @@ def subtree_filter(
     return top if path.count("/") == 2 else and_(top, inside)
 
 
+# Up to this many ids are one bound (expanding) parameter: the statement then has the same text for every
+# account with as many named officials (an official's own record above all), and SQLAlchemy compiles it
+# once for all of them.
+_BOUND_IDS = 64
+
+
 def _ids_in(official: FromClause, ids: frozenset[int]) -> ColumnElement[bool]:
-    # Written inline, not as one bound parameter each: an account may hold grants over more officials
-    # than a statement may carry parameters (32,767 with asyncpg). They are integers, so formatting them
-    # is safe (and far cheaper than rendering tens of thousands of literal binds).
+    if len(ids) <= _BOUND_IDS:
+        return official.c.id.in_(sorted(ids))
+    # Beyond, written inline, not as one bound parameter each: an account may hold grants over more
+    # officials than a statement may carry parameters (32,767 with asyncpg). They are integers, so
+    # formatting them is safe (and far cheaper than rendering tens of thousands of literal binds).
     listed = ", ".join(str(int(i)) for i in sorted(ids))
     return official.c.id.op("IN", is_comparison=True)(literal_column(f"({listed})"))
 
@@ -159,6 +196,7 @@ def _union(grants: list[Grant], official: FromClause, bound: UnitBound | None) -
     """Rows some of `grants` matches, as one IN list of ids, one of top-level units and one subquery for
     the outermost subtrees; with `bound`, only rows of that subtree are asked about."""
     ids: set[int] = set()
+    own: set[int] = set()
     tops: set[int] = set()
     paths: set[str] = set()
     for grant in grants:
@@ -169,14 +207,19 @@ def _union(grants: list[Grant], official: FromClause, bound: UnitBound | None) -
             continue
         match grant.predicate:
             case Self(official_id):
-                ids.add(official_id)
+                own.add(official_id)
             case Named(official_ids):
                 ids |= official_ids
             case TopUnits(unit_ids):
                 tops |= unit_ids
             case Subtree(path):
                 paths.add(path)
-    parts = [_ids_in(official, frozenset(ids))] if ids else []
+    if len(own) > 1:  # not a principal's scope (one own record); no parameter stands for several ids
+        ids |= own
+        own = set()
+    parts = [official.c.id == bindparam(SELF_ID, own.pop())] if own else []
+    if ids:
+        parts.append(_ids_in(official, frozenset(ids)))
     if tops:
         parts.append(official.c.top_unit_id.in_(sorted(tops)))
     if paths:

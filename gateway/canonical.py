@@ -18,28 +18,38 @@ import rfc8785
 _MAX_EXACT_INT: Final = 2**53 - 1
 
 
+# Values with nothing below them to look at. Types are compared exactly (a str subclass goes to rfc8785).
+_LEAVES: Final = frozenset({str, bool, type(None)})
+
+
 def _fast_path_safe(value: Any) -> bool:
+    """Whether orjson writes `value` exactly as JCS does. A page of 100 officials has some 2,000 values:
+    leaves are judged where they are found, never pushed on the stack (a third of the time of pushing
+    them). Iterative, so that deeply nested variables cannot exhaust Python's recursion limit."""
     stack = [value]
+    pop, push, leaves = stack.pop, stack.append, _LEAVES
     while stack:
-        item = stack.pop()
-        if isinstance(item, str) or item is None or isinstance(item, bool):
-            continue
-        if isinstance(item, dict):
+        item = pop()
+        kind = type(item)
+        if kind is dict:
             for key, child in item.items():
-                if not isinstance(key, str) or not key.isascii():
+                if type(key) is not str or not key.isascii():
                     return False
-                stack.append(child)
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, int):
+                if type(child) not in leaves:
+                    push(child)
+        elif kind is list:
+            for child in item:
+                if type(child) not in leaves:
+                    push(child)
+        elif kind is int:
             if -_MAX_EXACT_INT > item or item > _MAX_EXACT_INT:
                 return False
-        elif isinstance(item, float):
+        elif kind is float:
             magnitude = abs(item)
             if not 1e-5 <= magnitude < 1e16 or item.is_integer():
                 return False
-        else:
-            return False  # tuples, Decimals, dates: JSON only, as received or as serialised
+        elif kind not in leaves:
+            return False  # tuples, Decimals, dates, subclasses: JSON only, as received or as serialised
     return True
 
 

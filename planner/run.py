@@ -104,8 +104,9 @@ def _rate(hits: int, misses: int) -> float:
 
 class Statements:
     """The statements of plans, by plan, dialect, scope and shape of the arguments (a bounded LRU). The
-    key holds the scope itself (its grants), never an identity that a later scope could reuse: a
-    statement carries its scope's predicate and grant mask."""
+    key holds the scope's SQL identity (Scope.sql_identity: its grants, or for an official's own
+    scope the grants with the id left to a parameter), never an object identity that a later scope
+    could reuse: a statement carries its scope's predicate and grant mask."""
 
     def __init__(self, stats: Stats, size: int = STATEMENT_CACHE_SIZE) -> None:
         self.stats = stats
@@ -257,9 +258,10 @@ class Request:
         """The statement of this plan, scope and shape (built by `build` the first time), run with this
         request's values."""
         ctx = self.ctx
-        stmt = self.statements.get((self.compiled, ctx.engine.dialect.name, ctx.scope, *shape), build)
+        identity, scope_binds = ctx.scope.sql_identity
+        stmt = self.statements.get((self.compiled, ctx.engine.dialect.name, identity, *shape), build)
         async with ctx.connect() as conn:
-            return list((await conn.execute(stmt, binds)).all())
+            return list((await conn.execute(stmt, binds | scope_binds)).all())
 
     def statement(self, base: Select[Any], **wrapping: Any) -> Select[Any]:
         return statement(self.layout, base, dialect=self.ctx.engine.dialect.name, **wrapping)

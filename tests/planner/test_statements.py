@@ -91,3 +91,17 @@ def _resolved(api: Api, variables: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_row_carries_the_column_its_cursor_holds() -> None:
     """A plan reads only the columns it writes, plus what each row needs whatever is asked."""
     assert {order_column(Ordering(field)) for field in get_args(OrderField)} <= set(OFFICIAL_ALWAYS)
+
+
+def test_officials_share_the_statement_of_their_own_record_and_each_reads_only_their_own(api: Api) -> None:
+    """An official's own scope binds their id (Scope.sql_identity): the second official's `me` finds the
+    statement the first one's built, and still reads their own record, and only it."""
+    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    seen = []
+    for user in ("SH00000011", "SH00000012", "SH00000013"):
+        hits = reader.stats.statement_hits
+        me = api.data("{ me { code training { school } } }", as_user=user)["me"]
+        page = api.data("{ officials(first: 5) { totalCount nodes { code } } }", as_user=user)["officials"]
+        seen.append(reader.stats.statement_hits - hits)
+        assert me["code"] == user and page == {"totalCount": 1, "nodes": [{"code": user}]}
+    assert seen[1:] == [2, 2]  # `me` and the page, both kept since the first official
