@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx2
 import orjson
+import wrk
 from database import CCVC, ROOT, asyncpg_url, fixture, prepare, sqlalchemy_url
 from measured import Measured, Row, combine, from_driver
 from report import RESULTS, section, versions, write_results
@@ -134,8 +135,8 @@ def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def run_gateway(args: argparse.Namespace, gateway: Gateway, calls: list[Call], tokens: dict[str, str]) -> Measured:
-    requests = [
+def _requests(calls: list[Call], tokens: dict[str, str]) -> list[dict[str, Any]]:
+    return [
         {
             "label": c.kind,
             "token": tokens[c.account],
@@ -143,16 +144,31 @@ def run_gateway(args: argparse.Namespace, gateway: Gateway, calls: list[Call], t
         }
         for c in calls
     ]
+
+
+def run_gateway(args: argparse.Namespace, gateway: Gateway, calls: list[Call], tokens: dict[str, str]) -> Measured:
     spec = {
         "host": "127.0.0.1",
         "port": gateway.port,
         "connections": args.connections,
         "window": _window(args),
-        "requests": requests,
+        "requests": _requests(calls, tokens),
         "watch": gateway.watched,
         "postgres": True,
     }
     return from_driver(_drive(args.work_dir, "load.py", [spec])[0], cpu="cpu_watched_s")
+
+
+def run_wrk(args: argparse.Namespace, gateway: Gateway, calls: list[Call], tokens: dict[str, str]) -> wrk.WrkRun:
+    return wrk.run(
+        _requests(calls, tokens),
+        url=f"http://127.0.0.1:{gateway.port}/graphql",
+        work=args.work_dir,
+        connections=args.connections,
+        warmup=args.warmup,
+        duration=args.duration,
+        watched=gateway.watched,
+    )
 
 
 def run_floor(args: argparse.Namespace, dsn: str, calls: list[Call], encode: bool) -> Measured:
@@ -184,12 +200,16 @@ def measure(
             file=sys.stderr,
         )
         rounds.append((measured, floor, encoded))
+    checked = run_wrk(args, gateway, calls, tokens) if args.wrk else None
+    if checked is not None:
+        print(f"{workload.name} through wrk: {checked.throughput:.0f} req/s ({checked.errors} failed)", file=sys.stderr)
     return Row(
         workload,
         combine([r[0] for r in rounds], same_window=False),
         combine([r[1] for r in rounds], same_window=False),
         combine([r[2] for r in rounds], same_window=False),
         [g.throughput / e.throughput for g, _, e in rounds],
+        checked,
     )
 
 
@@ -215,7 +235,7 @@ def _command(args: argparse.Namespace) -> str:
     parts = ["bench/run", "--officials", str(args.officials), "--workers", str(args.workers)]
     parts += ["--connections", str(args.connections), "--rounds", str(args.rounds)]
     parts += ["--duration", f"{args.duration:g}", "--warmup", f"{args.warmup:g}", "--workloads", *args.workloads]
-    parts += ["--profile-rounds", str(args.profile_rounds)]
+    parts += ["--profile-rounds", str(args.profile_rounds), "--wrk" if args.wrk else "--no-wrk"]
     return shlex.join(parts)
 
 
@@ -234,6 +254,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--profile-rounds", type=int, default=200, help="partner-list profile rounds (0: skip)")
+    parser.add_argument(
+        "--wrk",
+        action=argparse.BooleanOptionalAction,
+        default=wrk.available(),
+        help="drive each workload once more with wrk, to check the load generator (default: when installed)",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS, help="the file the section is added to")
     parser.add_argument("--no-results", action="store_true", help="print the section only")
     parser.add_argument("--work-dir", type=Path, default=BENCH / ".work", help="keys, logs, driver output")
@@ -267,6 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         write_results(text, args.results)
         print(f"Added to {args.results}", file=sys.stderr)
     failed = any(m.errors for row in rows for m in (row.gateway, row.floor, row.encoded))
+    failed = failed or any(row.wrk.errors for row in rows if row.wrk is not None)
     return 1 if failed else 0
 
 

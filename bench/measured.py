@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workloads import Workload
+from wrk import WrkRun
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Measured:
     compiled: int  # responses the compiled read path answered, of the `timed`
     cpu_server_s: float  # the gateway's processes, or the floor's own
     cpu_postgres_s: float
+    cpu_client_s: float  # the load generator's own (0 for the floor, whose own is the server's)
     peak_rss_mib: list[float]  # per process, largest first
     errors: int
     error_samples: list[str]
@@ -57,6 +59,7 @@ class Row:
     floor: Measured
     encoded: Measured
     ratios: list[float]  # gateway ÷ floor+JSON throughput, round by round
+    wrk: "WrkRun | None" = None  # the same calls driven by wrk, once (None: not asked, or no wrk)
 
     def ratio(self) -> str:
         middle = statistics.median(self.ratios)
@@ -79,6 +82,7 @@ def from_driver(result: dict[str, Any], *, cpu: str) -> Measured:
         compiled=result.get("compiled", 0),  # the floor's drivers have no read path
         cpu_server_s=result[cpu],
         cpu_postgres_s=result["cpu_postgres_s"],
+        cpu_client_s=result["cpu_self_s"] if cpu != "cpu_self_s" else 0.0,
         peak_rss_mib=sorted(result["peak_rss_mib"].values(), reverse=True),
         errors=result["errors"],
         error_samples=result["error_samples"],
@@ -109,6 +113,7 @@ def combine(parts: list[Measured], *, same_window: bool) -> Measured:
         compiled=sum(part.compiled for part in parts),
         cpu_server_s=sum(part.cpu_server_s for part in parts),
         cpu_postgres_s=sum(part.cpu_postgres_s for part in parts),
+        cpu_client_s=sum(part.cpu_client_s for part in parts),
         peak_rss_mib=peaks,
         errors=sum(part.errors for part in parts),
         error_samples=[sample for part in parts for sample in part.error_samples],

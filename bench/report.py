@@ -118,6 +118,35 @@ def _failures(rows: list[Row]) -> list[str]:
     return failed
 
 
+def generator_table(rows: list[Row]) -> list[str]:
+    """The load generator's own CPU beside the gateway's, and the same calls driven by wrk."""
+    lines = [
+        "The load generator, checked: bench/load.py (Python, every body checked) against wrk (C; status codes "
+        "only), same calls, same connections, on the same cores as the gateway:",
+        "",
+        "| workload | load.py req/s | load.py CPU ms/req | gateway CPU ms/req under load.py | wrk req/s "
+        "| wrk ÷ floor+JSON | wrk p50 / p99 ms | wrk CPU ms/req | gateway CPU ms/req under wrk |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        gateway, checked = row.gateway, row.wrk
+        ours = (
+            f"| {row.workload.name} | {gateway.throughput:.0f} | {_ms(gateway.per_request_ms(gateway.cpu_client_s))} "
+            f"| {_ms(gateway.per_request_ms(gateway.cpu_server_s))} "
+        )
+        if checked is None:
+            lines.append(ours + "| – | – | – | – | – |")
+            continue
+        lines.append(
+            ours + f"| {checked.throughput:.0f} | {checked.throughput / row.encoded.throughput:.1%} "
+            f"| {_ms(checked.p50_ms)} / {_ms(checked.p99_ms)} "
+            f"| {_ms(checked.per_request_ms(checked.cpu_wrk_s))} | {_ms(checked.per_request_ms(checked.cpu_gateway_s))} |"
+        )
+    if all(row.wrk is None for row in rows):
+        lines += ["", "(wrk was not run: `--no-wrk`, or Debian's `wrk` is not installed.)"]
+    return lines
+
+
 def section(title: str, command: str, setup: str, rows: list[Row], profile: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -138,6 +167,8 @@ def section(title: str, command: str, setup: str, rows: list[Row], profile: str)
         *timing_table(rows),
         "",
         *mixed_table(rows),
+        *generator_table(rows),
+        "",
     ]
     failures = _failures(rows)
     if failures:

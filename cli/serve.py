@@ -36,7 +36,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "gateway.app:create_app",
+        "gateway.app:serving_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -1,8 +1,10 @@
 """The ASGI application: the composition root wiring settings, database, keys and schema together."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 from urllib.parse import parse_qsl
 
 import orjson
@@ -140,6 +142,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.receipt_log = receipt_log
     app.state.receipts = receipts
     app.state.reader = schema.reader  # the compiled read path's counts (None when it is turned off)
+    return app
+
+
+# Young collections every 10,000 net allocations instead of 700: a partner page allocates tens of
+# thousands of short-lived objects (rows, dicts, strings), almost none in cycles, and each collection
+# would otherwise walk the survivors of the last ones. Measured on a partner page, four at a time in one
+# process: 7.2 ms of CPU per request; 6.5 with the start-up objects frozen; 5.5 with these thresholds.
+GC_THRESHOLDS: Final = (10_000, 20, 20)
+
+
+def serving_app() -> Starlette:
+    """The app as `ccvc serve` runs it (one per worker process): created, then what start-up made is
+    frozen out of the garbage collector's sight (the schema, the policy, the plans' code: they live as
+    long as the process) and young collections are made rarer. Not in create_app: a test process
+    creates many apps and must collect the ones it drops."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     return app
 
 

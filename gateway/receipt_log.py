@@ -72,24 +72,46 @@ class ReceiptLog:
         return await asyncio.shield(done)
 
     async def _write_batches(self) -> None:
+        """Write batches while receipts wait. Back-to-back batches share one connection, checked (and
+        pinged) once when the run starts: under load that saves a round trip per batch, and a batch's
+        round trips are what its receipts wait for. A batch that fails gives its connection up (a lost
+        connection is then invalidated), and the next batch starts on a fresh one."""
         while self._pending:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                with db_work.measure() as work:
-                    issued = await self._write(batch)
-            except Exception as error:
-                log.exception("Could not append %d receipts to the log", len(batch))
-                failure = ReceiptUnavailable("The receipt log is unavailable; nothing was served, try again")
-                failure.__cause__ = error
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(failure)
-                continue
-            for item, receipt in zip(batch, issued, strict=True):
-                if item.work is not None:
-                    item.work.add_share(work, len(batch))
-                if not item.done.done():
-                    item.done.set_result(receipt)
+                async with self.engine.connect() as conn:
+                    while self._pending and await self._write_next(conn):
+                        pass
+            except Exception as error:  # no connection to be had: the next batch fails, not waits
+                self._fail(self._take(), error)
+
+    def _take(self) -> list[_Pending]:
+        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+        return batch
+
+    def _fail(self, batch: list[_Pending], error: Exception) -> None:
+        log.error("Could not append %d receipts to the log", len(batch), exc_info=error)
+        failure = ReceiptUnavailable("The receipt log is unavailable; nothing was served, try again")
+        failure.__cause__ = error
+        for item in batch:
+            if not item.done.done():
+                item.done.set_exception(failure)
+
+    async def _write_next(self, conn: AsyncConnection) -> bool:
+        """One batch, in a transaction of its own on `conn`; False when it failed."""
+        batch = self._take()
+        try:
+            with db_work.measure() as work:
+                async with conn.begin():
+                    issued = await self._write_in(conn, [(item.payload, item.account_id) for item in batch])
+        except Exception as error:
+            self._fail(batch, error)
+            return False
+        for item, receipt in zip(batch, issued, strict=True):
+            if item.work is not None:
+                item.work.add_share(work, len(batch))
+            if not item.done.done():
+                item.done.set_result(receipt)
+        return True
 
     async def append_in(self, conn: AsyncConnection, payload: dict[str, Any], *, account_id: int) -> IssuedReceipt:
         """Number, sign and store one receipt inside the caller's transaction: it is in the log exactly
@@ -101,10 +123,6 @@ class ReceiptLog:
             log.exception("Could not append a receipt to the log inside its request's transaction")
             raise ReceiptUnavailable("The receipt log is unavailable; nothing was done, try again") from error
         return issued
-
-    async def _write(self, batch: list[_Pending]) -> list[IssuedReceipt]:
-        async with self.engine.begin() as conn:
-            return await self._write_in(conn, [(item.payload, item.account_id) for item in batch])
 
     async def _write_in(self, conn: AsyncConnection, batch: list[tuple[dict[str, Any], int]]) -> list[IssuedReceipt]:
         now = datetime.now(UTC)

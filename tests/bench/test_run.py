@@ -4,6 +4,7 @@ PostgreSQL, with every workload, its floor and the in-process breakdown. Runs wi
 import importlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,6 +91,12 @@ def test_bench_run_measures_every_workload_against_its_floor(tmp_path: Path) -> 
     assert compiled["partner"] == compiled["self"] == "100%", compiled  # the reads, all on the compiled path
     for phase in ("SQL: waiting on statements", "authorization: field checks", "field resolution", "receipt: signing"):
         assert f"| {phase}" in text, phase
+    generator = lines.index(next(line for line in lines if line.startswith("| workload | load.py req/s")))
+    for line in lines[generator + 2 : generator + 6]:
+        cells = [c.strip() for c in line.split("|")[2:-1]]
+        assert float(cells[1]) > 0, line  # the load generator's own CPU, beside the gateway's
+        if shutil.which("wrk") is not None:  # .ci/run installs it
+            assert float(cells[3]) > 0 and float(cells[6]) > 0, line  # wrk's throughput and its CPU
 
 
 def test_a_new_section_goes_first_and_earlier_ones_stay(tmp_path: Path, report: ModuleType) -> None:

@@ -1,5 +1,10 @@
 """The HTTP surface: authentication, the token endpoint, size limits, and error shapes."""
 
+import os
+import subprocess
+import sys
+
+from gateway.config import Settings
 from tests.conftest import PASSWORD_HASH_OF, Api
 
 
@@ -147,3 +152,15 @@ def test_token_endpoint_caps_a_chunked_body_without_length(api: Api) -> None:
         "/auth/token", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"}
     )
     assert response.status_code == 413
+
+
+def test_a_served_worker_freezes_its_start_up_objects_and_collects_young_ones_less_often(settings: Settings) -> None:
+    """`ccvc serve` runs serving_app (in a process of its own here: freezing is for the whole process)."""
+    check = (
+        "import gc; from gateway.app import GC_THRESHOLDS, serving_app; serving_app(); "
+        "assert gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold(); assert gc.get_freeze_count() > 10_000"
+    )
+    env = {**os.environ, "CCVC_ENV": "test", "CCVC_DATABASE_URL": settings.database_url}
+    env["CCVC_KEYS_DIR"] = str(settings.keys_dir)
+    done = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
