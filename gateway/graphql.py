@@ -146,7 +146,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
         context.operation_named = request_data.operation_name is not None
         if request.state.ccvc_receipt:
             _check_receipt_variables(request_data.variables)  # before anything runs, not after a write
-        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        finally:
+            await context.settle()
 
     def encode_json(self, data: object) -> bytes:
         with phase("serialize"):

@@ -1,15 +1,17 @@
 """What every resolver gets: who is asking, their scope, the database, and this request's loaders."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.scoping import Scope
 from policies.principal import Principal
 from policies.written import Scopes
-from resolvers.loaders import Loaders
+from resolvers.loaders import Loaders, RequestAnswered
 from resolvers.receipts import Exposure, Operation, ReceiptService
 from resolvers.transaction import Transaction
 
@@ -37,14 +39,41 @@ class RequestContext:
     # (resolvers.transaction); without one (the CLI), each write commits on its own.
     transaction: Transaction | None = None
     loaders: Loaders = field(init=False)
+    # Once the operation has its answer, nothing more is read for it (settle).
+    answered: bool = False
+    _reading: set["asyncio.Task[Any]"] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.connect, self.scope)
+
+    async def settle(self) -> None:
+        """End the operation's reading. A field's error can end an operation while a sibling's resolver
+        still runs in a task of graphql-core's: its queued batches and the reads under way are awaited,
+        later reads refused (RequestAnswered), so that a request's statements all run before its answer
+        and within its cost."""
+        await self.loaders.settle()
+        self.answered = True
+        this = asyncio.current_task()
+        while busy := [task for task in self._reading if task is not this]:
+            await asyncio.gather(*busy, return_exceptions=True)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection to read through: a pooled one, or the request's transaction once it has written
         (its reads then see its writes, and never wait for a second connection while it holds a lock)."""
+        if self.answered:
+            raise RequestAnswered("The request has been answered; nothing more is read for it")
+        task = asyncio.current_task()
+        reading = {task} if task is not None else set()
+        self._reading |= reading
+        try:
+            async with self._connection() as conn:
+                yield conn
+        finally:
+            self._reading -= reading
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
         if self.transaction is not None and self.transaction.open:
             async with self.transaction.using() as conn:
                 yield conn

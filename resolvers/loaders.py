@@ -4,9 +4,11 @@ Named <Thing>By<Key>Loader as in Saleor. A loader batches the keys asked for in 
 loop into one SQL statement, so a page of officials costs the same number of statements at any size.
 """
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -24,13 +26,36 @@ Fetch = Callable[[AsyncConnection, Scope, list[Any]], Coroutine[Any, Any, list[R
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
+class RequestAnswered(RuntimeError):
+    """A load asked for after its request was answered (by a resolver whose operation ended early)."""
+
+
+@dataclass
+class _Pending:
+    """The request's loads not yet answered, and whether it still takes new ones."""
+
+    futures: set["asyncio.Future[Any]"] = field(default_factory=set)
+    closed: bool = False
+
+
 class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
     _fetch: Fetch
 
-    def __init__(self, connect: Connect, scope: Scope) -> None:
+    def __init__(self, connect: Connect, scope: Scope, pending: _Pending) -> None:
         super().__init__()
         self.connect = connect
         self.scope = scope
+        self.pending = pending
+
+    def load(self, key: K) -> "asyncio.Future[Any]":
+        """A load, kept among the request's pending ones until its batch answers (Loaders.settle)."""
+        if self.pending.closed:
+            raise RequestAnswered("The request has been answered; nothing more is read for it")
+        future: asyncio.Future[Any] = super().load(key)
+        if not future.done():
+            self.pending.futures.add(future)
+            future.add_done_callback(self.pending.futures.discard)
+        return future
 
     async def rows(self, keys: Sequence[K]) -> list[Row[Any]]:
         async with self.connect() as conn:
@@ -98,8 +123,8 @@ class RecordsByOfficialLoader(_GroupLoader):
 
     _key = "official_id"
 
-    def __init__(self, connect: Connect, scope: Scope, kind: RecordKind) -> None:
-        super().__init__(connect, scope)
+    def __init__(self, connect: Connect, scope: Scope, pending: _Pending, kind: RecordKind) -> None:
+        super().__init__(connect, scope, pending)
         self.kind = kind
 
     async def rows(self, keys: Sequence[int]) -> list[Row[Any]]:
@@ -114,29 +139,39 @@ class Loaders:
         self._connect = connect
         self._scope = scope
         self._records: dict[str, RecordsByOfficialLoader] = {}
+        self._pending = _Pending()
+
+    async def settle(self) -> None:
+        """End the request's loading. When a field's error ends an operation early, graphql-core returns
+        while a sibling's batch may still be queued or running, and the sibling's resolver may not have
+        asked yet: the batches asked for are awaited, and later asks refused (RequestAnswered). A
+        request's statements run within its lifetime and its cost, never after its answer."""
+        while self._pending.futures:
+            await asyncio.gather(*self._pending.futures, return_exceptions=True)
+        self._pending.closed = True
 
     @cached_property
     def official_by_id(self) -> OfficialByIdLoader:
-        return OfficialByIdLoader(self._connect, self._scope)
+        return OfficialByIdLoader(self._connect, self._scope, self._pending)
 
     @cached_property
     def unit_by_id(self) -> UnitByIdLoader:
-        return UnitByIdLoader(self._connect, self._scope)
+        return UnitByIdLoader(self._connect, self._scope, self._pending)
 
     @cached_property
     def units_by_parent(self) -> UnitsByParentLoader:
-        return UnitsByParentLoader(self._connect, self._scope)
+        return UnitsByParentLoader(self._connect, self._scope, self._pending)
 
     @cached_property
     def position_by_id(self) -> PositionByIdLoader:
-        return PositionByIdLoader(self._connect, self._scope)
+        return PositionByIdLoader(self._connect, self._scope, self._pending)
 
     @cached_property
     def positions_by_unit(self) -> PositionsByUnitLoader:
-        return PositionsByUnitLoader(self._connect, self._scope)
+        return PositionsByUnitLoader(self._connect, self._scope, self._pending)
 
     def records_by_official(self, kind: RecordKind) -> RecordsByOfficialLoader:
         loader = self._records.get(kind)
         if loader is None:
-            loader = self._records[kind] = RecordsByOfficialLoader(self._connect, self._scope, kind)
+            loader = self._records[kind] = RecordsByOfficialLoader(self._connect, self._scope, self._pending, kind)
         return loader
