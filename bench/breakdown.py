@@ -156,7 +156,10 @@ class Profile:
             ("SQL: waiting on statements (policy off)", open_sql),
             ("SQL: the scope's predicate and grant mask (policy on − off)", sql - open_sql),
             ("authorization: field checks, scope SQL building (CPU, policy on − off)", authorization),
-            ("field resolution (graphql-core, strawberry, loaders; CPU, policy off)", open_execute - open_sql),
+            (
+                "field resolution: the compiled plan writing its rows, or the resolver tree (CPU, policy off)",
+                open_execute - open_sql,
+            ),
             ("serialisation (orjson)", serialize),
             ("receipt: canonical JSON + SHA-256 of the data", canonical),
             ("receipt: signing (ES256)", sign),
