@@ -197,7 +197,8 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if context.operation is None:  # data without an executed operation: cannot happen, never unsigned
             raise ReceiptUnavailable("The request's operation was not recorded; no receipt can be made")
         with phase("canonical"):
-            digest = canonical_sha256(data)
+            # The compiled path's data is in RFC 8785's fast form by construction (planner/shape.py).
+            digest = canonical_sha256(data, fast_form=context.read_path == "compiled")
         draft = draft_for(
             context.principal, context.scope, context.exposed, context.operation, kind="response", data_sha256=digest
         )

@@ -14,6 +14,7 @@ import orjson
 from graphql import GraphQLError
 
 from db.catalog import Value
+from db.codes import CODE_LISTS
 from planner.layout import MASK, Join, Layout, Sub
 from planner.plan import Coded, Field, Many, Node, Obj, Ref, Scalar, Typename
 from resolvers.codes import labeller
@@ -59,20 +60,41 @@ def _decimal(value: Any) -> Any:
     return None if value is None else str(value)
 
 
+_EXACT: Final = 2**53 - 1
+
+
+def _int(value: Any) -> Any:
+    """An integer as JSON holds it exactly. Anything else (past 2**53, or not an integer at all, which no
+    column is meant to hold) is left to the resolver tree, which says what is wrong with it: what the
+    compiled path writes is then always in RFC 8785's fast form (gateway/graphql.py relies on it)."""
+    if value is not None and (type(value) is not int or not -_EXACT <= value <= _EXACT):
+        raise Mismatch("not an integer JSON holds exactly")  # SQLite may hold 170.5 in an INTEGER column
+    return value
+
+
+def _texts(value: Any) -> Any:
+    """A list of texts, as stored; anything but text in it is left to the resolver tree."""
+    if value is not None and not all(type(item) is str for item in value):
+        raise Mismatch("a list of texts holding something else")
+    return value
+
+
 def _same(value: Any) -> Any:
     return value
 
 
 # How strawberry writes each scalar: ID as a string, dates and times as ISO text, a decimal as its text
-# (with its scale: "2.30"). Values read from a JSON array arrive as text already.
+# (with its scale: "2.30"). Values read from a JSON array arrive as text already. Nothing here writes a
+# float, a key that is not a GraphQL name, or an integer past 2**53: the data is RFC 8785's fast form
+# by construction (held by tests/planner/test_differential.py).
 CODECS: Final[dict[Value, Callable[[Any], Any]]] = {
     "id": _id,
     "text": _same,
-    "int": _same,
+    "int": _int,
     "date": _date,
     "datetime": _datetime,
     "decimal": _decimal,
-    "texts": _same,
+    "texts": _texts,
 }
 
 # A writer: (row, readable fields or None where the object has no per-row check, path, run) -> value.
@@ -186,15 +208,23 @@ def _part(node: Node, layout: Layout, walk: _Cursor, source: int, names: _Names)
 
 
 def _coded(node: Coded) -> Callable[[Any], Any]:
-    """A coded value as `{ code label __typename }` asks it (None for no value)."""
+    """A coded value as `{ code label __typename }` asks it (None for no value). The object of each code
+    of the list is made once per plan and shared by every row that holds it (the answer is never
+    changed once written); a code missing from the list is written afresh each time."""
     label = labeller(node.codes)
     parts = [(key, part.partition(":")[2] if part.startswith("__typename") else part) for key, part in node.parts]
 
-    def write(code: Any) -> Any:
+    def made(code: Any) -> Any:
         value = label(code)
         if value is None:
             return None
         return {key: "Code" if part == "Code" else getattr(value, part) for key, part in parts}
+
+    listed = {code: made(code) for code in CODE_LISTS[node.codes]}
+
+    def write(code: Any) -> Any:
+        found = listed.get(code) if type(code) is str else None
+        return found if found is not None else made(code)
 
     return write
 
