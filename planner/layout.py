@@ -57,8 +57,8 @@ def layout(base: Table, items: list[Obj], *, total: bool = False) -> Layout:
     nodes and edges read the same rows). Joins and lists are placed in the order a depth-first walk of
     the items meets them; the shaper (planner/shape.py) walks the same way and takes them in turn."""
     always = OFFICIAL_ALWAYS if base == "official" else ("id",)
-    read = [column for item in items for column in _base_reads(item)]
-    columns = tuple(dict.fromkeys([*always, *read]))
+    reads = [column for item in items for column in _base_reads(item)]
+    columns = tuple(dict.fromkeys([*always, *reads]))
     plan = Layout(base, columns, width=len(columns))
     lists: list[tuple[int, Many, tuple[str, ...]]] = []
     for item in items:

@@ -123,10 +123,11 @@ class _Names:
         self.values[name] = value
         return name
 
-    def function(self, source: str) -> Any:
+    def function(self, source: str) -> Callable[..., Any]:
         namespace = dict(self.values)
         exec(source, namespace)  # noqa: S102 - the text is ours (see above)
-        return namespace["write"]
+        write: Callable[..., Any] = namespace["write"]
+        return write
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,10 +160,10 @@ def compile_object(obj: Obj, layout: Layout, walk: _Cursor, source: int, names: 
     display = "{" + ", ".join(f"{names(key)}: {part.expression}" for key, part in parts) + "}"
     needed = frozenset(node.at.check for node in obj.fields if node.at.check is not None)
     if mask is None or not needed:
-        return names.function(f"def write(row, path, run):\n    return {display}\n")  # type: ignore[no-any-return]
+        return names.function(f"def write(row, path, run):\n    return {display}\n")
     test = f"{names(needed)} <= run.readable(row[{mask}])"
     source_text = f"def write(row, path, run):\n    return {display} if {test} else {names(checked)}(row, path, run)\n"
-    return names.function(source_text)  # type: ignore[no-any-return]
+    return names.function(source_text)
 
 
 def node_key(node: Node) -> str:
@@ -276,7 +277,7 @@ def _array_item(obj: Obj, positions: dict[str, int]) -> Callable[[list[Any]], di
             case _:
                 raise AssertionError(node)  # the builder allows no object or list inside a listed item
         fields.append(f"{names(node.at.key)}: {expression}")
-    return names.function("def write(row):\n    return {" + ", ".join(fields) + "}\n")  # type: ignore[no-any-return]
+    return names.function("def write(row):\n    return {" + ", ".join(fields) + "}\n")
 
 
 def compile_items(items: list[Obj], layout: Layout) -> list[ObjectWriter]:
