@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import work as db_work
 from db.errors import BadInput, DomainError, NotFound
-from db.queries import receipts, versions
+from db.queries import receipts
 from db.work import DatabaseWork
 from gateway import merkle
 from gateway.canonical import canonical_json
@@ -126,13 +126,12 @@ class ReceiptLog:
 
     async def _write_in(self, conn: AsyncConnection, batch: list[tuple[dict[str, Any], int]]) -> list[IssuedReceipt]:
         now = datetime.now(UTC)
-        first = await receipts.reserve(conn, count=len(batch))
-        version = await versions.get(conn)
+        first, period, version = await receipts.reserve(conn, count=len(batch))
         issued, rows = [], []
         for offset, (payload, account_id) in enumerate(batch):
             payload = payload | {
                 "log_index": first + offset,
-                "data_version": {"period": version.period, "version": version.version},
+                "data_version": {"period": period, "version": version},
             }
             token = self.keys.sign_compact(canonical_json(payload), typ=RECEIPT_TYP)
             issued.append(IssuedReceipt(rid=payload["rid"], receipt=token, log_index=first + offset))

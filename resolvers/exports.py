@@ -46,9 +46,9 @@ WITHHELD: Final = "withheld"
 # Exports one request may start (schema/cost.py counts them before anything runs): each reads up to
 # MAX_EXPORT_ROWS rows, and several in one request would hold the database from everyone else.
 MAX_EXPORTS_PER_REQUEST: Final = 1
-# Statements storing a file with its receipt: the write lock (on SQLite), the receipt's three (next index,
-# data version, leaf), expired files, the file (tests/schema/test_limits.py holds exports to this).
-_STORING: Final = 6
+# Statements storing a file with its receipt: the write lock (on SQLite), the receipt's two (next index
+# with the data version, leaf), expired files, the file (tests/schema/test_limits.py holds exports to this).
+_STORING: Final = 5
 
 # What an export can hold, from the one list of an official's fields (db.catalog): plain columns, coded
 # ones (exported as `<field>` and `<field>Label`) and references (`<field>Code` and `<field>Name` of the

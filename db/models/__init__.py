@@ -31,7 +31,6 @@ from db.models.records import (  # noqa: E402
 )
 from db.models.requests import IdempotentRequest  # noqa: E402
 from db.models.units import Unit  # noqa: E402
-from db.models.versions import DataVersion  # noqa: E402
 
 metadata = SQLModel.metadata
 
@@ -48,7 +47,6 @@ __all__ = [
     "Agency",
     "AgencyKey",
     "Agreement",
-    "DataVersion",
     "Discipline",
     "Evaluation",
     "ExportFile",

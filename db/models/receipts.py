@@ -22,14 +22,20 @@ class ReceiptEntry(SQLModel, table=True):
 
 
 class LogHead(SQLModel, table=True):
-    """One row (id 1): how many leaves the log holds, and up to which size the perfect subtrees are
-    stored in `merkle_node`. Appending locks this row, so indices are dense across processes."""
+    """One row (id 1): how many leaves the log holds, up to which size the perfect subtrees are stored in
+    `merkle_node`, and the version of the data the gateway serves, which every receipt cites: `period`
+    is the last approved month (YYYY-MM), `version` counts approvals. Appending locks this row, so
+    indices are dense across processes; approving takes the same lock, and numbering a batch reads the
+    version it cites in the same statement (db/queries/receipts.reserve)."""
 
     __tablename__ = "log_head"
 
     id: int = Field(primary_key=True)
     size: int = Field(sa_column=Column(BigInteger, nullable=False))
     hashed_size: int = Field(sa_column=Column(BigInteger, nullable=False))
+    period: str | None = Field(default=None, max_length=7)
+    version: int = 0
+    version_updated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 class MerkleNode(SQLModel, table=True):

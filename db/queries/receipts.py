@@ -17,13 +17,21 @@ NODE = table_of(MerkleNode)
 Node = tuple[int, int]
 
 
-async def reserve(conn: AsyncConnection, *, count: int) -> int:
-    """Take the next `count` leaf indices and return the first. The UPDATE locks the head row until the
-    caller's transaction ends, so appends from every process queue here and indices stay dense; being
-    the transaction's first statement, it also makes SQLite take its write lock at once (no lock
-    upgrade to fail)."""
-    stmt = update(HEAD).where(HEAD.c.id == 1).values(size=HEAD.c.size + count).returning(HEAD.c.size)
-    return int((await conn.execute(stmt)).scalar_one()) - count
+async def reserve(conn: AsyncConnection, *, count: int) -> tuple[int, str | None, int]:
+    """Take the next `count` leaf indices: (the first, and the data version the receipts cite: period
+    and version). The UPDATE locks the head row until the caller's transaction ends, so appends from
+    every process queue here and indices stay dense; being the transaction's first statement, it also
+    makes SQLite take its write lock at once (no lock upgrade to fail). The version is read from the
+    row the UPDATE locked, so an approval committed while it waited is seen (PostgreSQL re-reads a
+    locked row's newest version; a subquery would read the statement's older snapshot)."""
+    stmt = (
+        update(HEAD)
+        .where(HEAD.c.id == 1)
+        .values(size=HEAD.c.size + count)
+        .returning(HEAD.c.size, HEAD.c.period, HEAD.c.version)
+    )
+    size, period, version = (await conn.execute(stmt)).one()
+    return int(size) - count, period, int(version)
 
 
 async def insert_entries(conn: AsyncConnection, entries: Sequence[Mapping[str, Any]]) -> None:

@@ -20,7 +20,7 @@ SELF = """{ me { code fullName unit { name parent { code } } position { title }
 
 
 # A partner's response carries a receipt: its group-committed batch runs these, whatever was read.
-RECEIPT_TABLES = ("log_head", "data_version", "receipt_log")
+RECEIPT_TABLES = ("log_head", "receipt_log")
 
 
 def _warm(api: Api, user: str) -> None:
