@@ -78,11 +78,22 @@ class ReceiptLog:
         connection is then invalidated), and the next batch starts on a fresh one."""
         while self._pending:
             try:
-                async with self.engine.connect() as conn:
-                    while self._pending and await self._write_next(conn):
-                        pass
+                conn = await self.engine.connect()
             except Exception as error:  # no connection to be had: the next batch fails, not waits
                 self._fail(self._take(), error)
+                continue
+            try:
+                while self._pending and await self._write_next(conn):
+                    pass
+            finally:
+                await self._close(conn)
+
+    @staticmethod
+    async def _close(conn: AsyncConnection) -> None:
+        try:
+            await conn.close()
+        except Exception:  # a connection that broke: the pool has invalidated it, and every batch has its answer
+            log.warning("Closing the receipt log's connection failed", exc_info=True)
 
     def _take(self) -> list[_Pending]:
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
