@@ -2,13 +2,15 @@
 
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
 from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db.errors import BadInput, Unavailable
 from db.work import instrument
@@ -91,6 +93,17 @@ def _refuse_nul(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _con
     values = parameters.values() if isinstance(parameters, dict) else parameters
     if any(isinstance(value, str) and "\x00" in value for value in values):
         raise BadInput("A text value contains a NUL character, which cannot be stored or looked up")
+
+
+@asynccontextmanager
+async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection for reads, without a transaction. Each read is one statement, and PostgreSQL's
+    READ COMMITTED gives each statement its own snapshot anyway; without a transaction a read is one
+    round trip, not three (BEGIN, the statement, and the ROLLBACK that returning the connection to the
+    pool sends). Writes take `engine.begin()`."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 def unavailable(error: BaseException) -> bool:

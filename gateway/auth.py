@@ -8,6 +8,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 
+from db.engine import reading
 from db.errors import Unauthenticated
 from db.queries import accounts, agencies
 from gateway.config import Settings
@@ -90,7 +91,7 @@ class Authenticator:
         cached = self._cache.get(username)
         if cached is not None and cached[0] > now:
             return cached[1]
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = await accounts.get_by_username(conn, username)
         principal = principal_from_account(row) if row is not None and not row.disabled else None
         if len(self._cache) > 10_000:

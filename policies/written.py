@@ -9,6 +9,7 @@ from typing import Any, Final
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.engine import reading
 from db.queries import agreements, grants
 from db.scoping import Scope
 from policies.authorizer import Authorizer
@@ -70,7 +71,7 @@ class Scopes:
         if cached is not None and cached[0] > now:
             return cached[1]
         generation = self._generation
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             written = await written_lines(conn, principal, today())
         scope = self.authorizer.scope_for(principal, written)
         if len(self._cache) > 10_000:

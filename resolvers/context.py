@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.engine import reading
 from db.scoping import Scope
 from policies.principal import Principal
 from policies.written import Scopes
@@ -78,11 +79,7 @@ class RequestContext:
             async with self.transaction.using() as conn:
                 yield conn
             return
-        async with self.engine.connect() as conn:
-            # Reads need no transaction: each is one statement, and PostgreSQL's READ COMMITTED gives
-            # each statement its own snapshot anyway. Without one, a read is one round trip, not three
-            # (BEGIN, the statement, and the ROLLBACK that returning the connection to the pool sends).
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with reading(self.engine) as conn:
             yield conn
 
     @asynccontextmanager
