@@ -15,6 +15,9 @@ from gateway.config import Settings
 from gateway.crypto import KeyConfigurationError
 
 GROUPS = (database, accounts, keys, agencies, grants, receipts, schema, serve)
+# Options whose values are opaque tokens that may begin with "-": a key id is an RFC 7638 thumbprint in
+# base64url, and argparse would take `--kid -gg71…` for an option with no value.
+OPAQUE_VALUES = frozenset({"--kid"})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,8 +34,18 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def join_opaque_values(argv: Sequence[str]) -> list[str]:
+    """`--kid VALUE` as `--kid=VALUE`, so that a value beginning with "-" is still its value."""
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
+        value = next(items, None) if item in OPAQUE_VALUES else None
+        out.append(item if value is None else f"{item}={value}")
+    return out
+
+
 def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(join_opaque_values(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.run(settings or load_settings(), args))
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cli import join_opaque_values
 from db.migrate import upgrade
 from gateway.config import Settings
 from tests.cli.runner import ccvc, ccvc_process, environment
@@ -136,3 +137,21 @@ def test_the_committed_schema_is_what_the_code_builds(settings: Settings) -> Non
     out = ccvc(settings, "schema", "print")
     assert out.returncode == 0, out.stderr
     assert (ROOT / "docs" / "schema.graphql").read_text() == out.stdout
+
+
+def test_a_key_id_beginning_with_a_dash_is_still_the_value_of_kid(settings: Settings) -> None:
+    """RFC 7638 thumbprints are base64url: one in 32 begins with "-", which argparse took for an option
+    (`--kid -gg71…`: "expected one argument"), so revoking that key failed (found as a flaky test)."""
+    refused = ccvc(settings, "agencies", "revoke-key", "--kid", "-no-such-key")
+    assert refused.returncode == 2 and "-no-such-key" in refused.stderr and "usage" not in refused.stderr
+    assert join_opaque_values(["agencies", "revoke-key", "--kid", "-gg71R6"]) == [
+        "agencies",
+        "revoke-key",
+        "--kid=-gg71R6",
+    ]
+    assert join_opaque_values(["agencies", "revoke-key", "--kid=-x"]) == ["agencies", "revoke-key", "--kid=-x"]
+    assert join_opaque_values(["agencies", "revoke-key", "--kid"]) == [
+        "agencies",
+        "revoke-key",
+        "--kid",
+    ]  # argparse says what is missing
