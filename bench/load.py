@@ -153,7 +153,7 @@ def _postgres_pids() -> list[int]:
     return pids
 
 
-def _cpu(pids: list[int]) -> dict[int, float]:
+def cpu_of(pids: list[int]) -> dict[int, float]:
     found = {}
     for pid in pids:
         try:
@@ -163,7 +163,7 @@ def _cpu(pids: list[int]) -> dict[int, float]:
     return found
 
 
-def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(value - before.get(pid, 0.0) for pid, value in after.items())
 
 
@@ -194,12 +194,12 @@ async def drive(spec: dict[str, Any], sessions: Sequence[Session], labels: list[
     ]
     await asyncio.sleep(max(0.0, window[0] - time.monotonic()))
     postgres = _postgres_pids() if spec.get("postgres") else []
-    watched_before, postgres_before = _cpu(watched), _cpu(postgres)
+    watched_before, postgres_before = cpu_of(watched), cpu_of(postgres)
     client_before = resource.getrusage(resource.RUSAGE_SELF)
     _reset_peak(watched)
     await asyncio.sleep(max(0.0, window[1] - time.monotonic()))
-    watched_after = _cpu(watched)
-    postgres_after = _cpu(_postgres_pids() if spec.get("postgres") else [])
+    watched_after = cpu_of(watched)
+    postgres_after = cpu_of(_postgres_pids() if spec.get("postgres") else [])
     client_after = resource.getrusage(resource.RUSAGE_SELF)
     peaks = {str(pid): _peak_rss_mib(pid) for pid in watched}
     await asyncio.gather(*tasks)
@@ -212,8 +212,8 @@ async def drive(spec: dict[str, Any], sessions: Sequence[Session], labels: list[
         "statements": totals.statements,
         "errors": totals.errors,
         "error_samples": totals.error_samples,
-        "cpu_watched_s": _cpu_delta(watched_before, watched_after),
-        "cpu_postgres_s": _cpu_delta(postgres_before, postgres_after),
+        "cpu_watched_s": cpu_delta(watched_before, watched_after),
+        "cpu_postgres_s": cpu_delta(postgres_before, postgres_after),
         "cpu_self_s": _rusage_seconds(client_after) - _rusage_seconds(client_before),
         "peak_rss_mib": peaks,
     }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from load import _cpu, _cpu_delta
+from load import cpu_delta, cpu_of
 
 SCRIPT = """
 local requests = {}
@@ -101,13 +101,13 @@ def run(
     path.write_text(script(requests))
     if warmup:
         _wrk(url, path, connections, warmup)
-    gateway_before = _cpu(watched)
+    gateway_before = cpu_of(watched)
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     result = _wrk(url, path, connections, duration)
     elapsed = time.monotonic() - started
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    gateway_after = _cpu(watched)
+    gateway_after = cpu_of(watched)
     spent = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
     return WrkRun(
         requests=result["requests"],
@@ -116,5 +116,5 @@ def run(
         p50_ms=result["p50_us"] / 1000,
         p99_ms=result["p99_us"] / 1000,
         cpu_wrk_s=spent,
-        cpu_gateway_s=_cpu_delta(gateway_before, gateway_after),
+        cpu_gateway_s=cpu_delta(gateway_before, gateway_after),
     )

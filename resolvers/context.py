@@ -12,9 +12,13 @@ from db.engine import reading
 from db.scoping import Scope
 from policies.principal import Principal
 from policies.written import Scopes
-from resolvers.loaders import Loaders, RequestAnswered
+from resolvers.loaders import Loaders
 from resolvers.receipts import Exposure, Operation, ReceiptService
 from resolvers.transaction import Transaction
+
+
+class RequestAnswered(RuntimeError):
+    """A read asked for after its request was answered (by a resolver whose operation ended early)."""
 
 
 @dataclass

@@ -8,7 +8,6 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -26,22 +25,10 @@ Fetch = Callable[[AsyncConnection, Scope, list[Any]], Coroutine[Any, Any, list[R
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
-class RequestAnswered(RuntimeError):
-    """A load asked for after its request was answered (by a resolver whose operation ended early)."""
-
-
-@dataclass
-class _Pending:
-    """The request's loads not yet answered, and whether it still takes new ones."""
-
-    futures: set["asyncio.Future[Any]"] = field(default_factory=set)
-    closed: bool = False
-
-
 class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
     _fetch: Fetch
 
-    def __init__(self, connect: Connect, scope: Scope, pending: _Pending) -> None:
+    def __init__(self, connect: Connect, scope: Scope, pending: set["asyncio.Future[Any]"]) -> None:
         super().__init__()
         self.connect = connect
         self.scope = scope
@@ -49,12 +36,10 @@ class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
 
     def load(self, key: K) -> "asyncio.Future[Any]":
         """A load, kept among the request's pending ones until its batch answers (Loaders.settle)."""
-        if self.pending.closed:
-            raise RequestAnswered("The request has been answered; nothing more is read for it")
         future: asyncio.Future[Any] = super().load(key)
         if not future.done():
-            self.pending.futures.add(future)
-            future.add_done_callback(self.pending.futures.discard)
+            self.pending.add(future)
+            future.add_done_callback(self.pending.discard)
         return future
 
     async def rows(self, keys: Sequence[K]) -> list[Row[Any]]:
@@ -123,7 +108,7 @@ class RecordsByOfficialLoader(_GroupLoader):
 
     _key = "official_id"
 
-    def __init__(self, connect: Connect, scope: Scope, pending: _Pending, kind: RecordKind) -> None:
+    def __init__(self, connect: Connect, scope: Scope, pending: set["asyncio.Future[Any]"], kind: RecordKind) -> None:
         super().__init__(connect, scope, pending)
         self.kind = kind
 
@@ -139,16 +124,14 @@ class Loaders:
         self._connect = connect
         self._scope = scope
         self._records: dict[str, RecordsByOfficialLoader] = {}
-        self._pending = _Pending()
+        self._pending: set[asyncio.Future[Any]] = set()
 
     async def settle(self) -> None:
-        """End the request's loading. When a field's error ends an operation early, graphql-core returns
-        while a sibling's batch may still be queued or running, and the sibling's resolver may not have
-        asked yet: the batches asked for are awaited, and later asks refused (RequestAnswered). A
-        request's statements run within its lifetime and its cost, never after its answer."""
-        while self._pending.futures:
-            await asyncio.gather(*self._pending.futures, return_exceptions=True)
-        self._pending.closed = True
+        """Run the batches already asked for. When a field's error ends an operation early, graphql-core
+        returns while a sibling's batch may still be queued: it runs now, before the answer
+        (RequestContext.settle then refuses any later read)."""
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
 
     @cached_property
     def official_by_id(self) -> OfficialByIdLoader:

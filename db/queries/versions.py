@@ -1,19 +1,14 @@
-"""The data version receipts cite: the last approved period and a counter of approvals."""
+"""The data version receipts cite: the last approved period and a counter of approvals, on the receipt
+log's head row. A receipt batch reads it with the numbers it takes (db/queries/receipts.reserve)."""
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import LogHead, table_of
 
 HEAD = table_of(LogHead)
-
-
-async def get(conn: AsyncConnection) -> Row[Any]:
-    """(period, version): the data version the next receipt cites (it lives on the receipt log's head)."""
-    return (await conn.execute(select(HEAD.c.period, HEAD.c.version).where(HEAD.c.id == 1))).one()
 
 
 async def approve(conn: AsyncConnection, *, period: str, now: datetime) -> None:
