@@ -1,11 +1,14 @@
 """Selections -> plan. What is compiled: one root field of a query among `officials`, `official`, `me`,
 `unit`, `units`, `position` and `codeList`; below them every field of an official (the catalog's),
-of a unit and of a position, their units and positions at any depth, child records, a unit's children
-and positions. What is not (Unsupported, so the resolver tree answers and the fallback is counted):
-mutations and subscriptions, introspection, several root fields, connections below a root
-(`Unit.officials`, `Position.holders`), and objects or lists inside a listed unit or position."""
+of a unit and of a position, their units, positions, children and child records at any depth, inside
+lists too; and `Unit.officials` and `Position.holders` of a unit or position the answer holds once.
+What is not (Unsupported, so the resolver tree answers and the fallback is counted): mutations and
+subscriptions, introspection, several root fields, and `Unit.officials` or `Position.holders` of units
+or positions inside a list (one page of officials per item of the list)."""
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from db.catalog import OFFICIAL, POSITION_FIELDS, RECORD_FIELDS, RECORD_TYPES, UNIT_FIELDS, Column, RecordKind
 from planner.collect import Operation, Selected
@@ -16,6 +19,7 @@ from planner.plan import (
     Edges,
     Field,
     Many,
+    Nested,
     Node,
     Nodes,
     Obj,
@@ -49,23 +53,42 @@ def _at(selected: Selected, check: str | None = None) -> Field:
     return Field(selected.key, selected.nodes, check)
 
 
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where an object sits: `keys` from the root field down to it when the answer holds it once (a
+    single root object and the units and positions it points at), None inside any list."""
+
+    keys: tuple[str, ...] | None
+
+    def below(self, s: Selected) -> "_Where":
+        return _Where(None if self.keys is None else (*self.keys, s.key))
+
+
+_LISTED: Final = _Where(None)
+
+
 def _root(s: Selected) -> Root:
+    once = _Where(())
     match s.name:
         case "officials":
-            return Connection(_at(s), tuple(_connection_part(p) for p in s.below))
+            return _connection(s)
         case "official":
-            return One(_at(s), "arguments", _object("official", s.below))
+            return One(_at(s), "arguments", _object("official", s.below, once))
         case "me":
-            return One(_at(s), "me", _object("official", s.below))
+            return One(_at(s), "me", _object("official", s.below, once))
         case "unit":
-            return One(_at(s), "arguments", _object("unit", s.below))
+            return One(_at(s), "arguments", _object("unit", s.below, once))
         case "units":
-            return UnitList(_at(s), _object("unit", s.below))
+            return UnitList(_at(s), _object("unit", s.below, _LISTED))
         case "position":
-            return One(_at(s), "arguments", _object("position", s.below))
+            return One(_at(s), "arguments", _object("position", s.below, once))
         case "codeList":
             return CodeList(_at(s), str(s.arguments["name"]), _parts(s.below, {"code", "label"}, "Code"))
     raise Unsupported(f"root field {s.name}")
+
+
+def _connection(s: Selected) -> Connection:
+    return Connection(_at(s), tuple(_connection_part(p) for p in s.below))
 
 
 def _connection_part(s: Selected) -> Part:
@@ -78,10 +101,10 @@ def _connection_part(s: Selected) -> Part:
             names = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
             return PageInfoPlan(_at(s), _parts(s.below, names, "PageInfo"))
         case "nodes":
-            return Nodes(_at(s), _object("official", s.below))
+            return Nodes(_at(s), _object("official", s.below, _LISTED))
         case "edges":
             node = next((e for e in s.below if e.name == "node"), None)
-            item = _object("official", node.below) if node is not None else None
+            item = _object("official", node.below, _LISTED) if node is not None else None
             parts = _parts(s.below, {"cursor", "node"}, "OfficialEdge")
             return Edges(_at(s), parts, _at(node) if node is not None else None, item)
     raise Unsupported(f"OfficialConnection.{s.name}")
@@ -97,12 +120,12 @@ def _parts(below: tuple[Selected, ...], names: set[str], typename: str) -> tuple
     return tuple(parts)
 
 
-def _object(table: Table, below: tuple[Selected, ...], *, listed: bool = False) -> Obj:
+def _object(table: Table, below: tuple[Selected, ...], where: _Where) -> Obj:
     build = _BUILDERS[table]
-    return Obj(table, _TYPE_NAMES[table], tuple(build(s, listed) for s in below))
+    return Obj(table, _TYPE_NAMES[table], tuple(build(s, where) for s in below))
 
 
-def _official(s: Selected, listed: bool) -> Node:
+def _official(s: Selected, where: _Where) -> Node:
     if s.name == "__typename":
         return Typename(_at(s), "Official")
     if s.name == "id":
@@ -115,7 +138,7 @@ def _official(s: Selected, listed: bool) -> Node:
         case "code":
             return Coded(at, field.column, field.codes or "", _parts(s.below, {"code", "label"}, "Code"))
         case "unit" | "position":
-            return Ref(at, field.column, field.kind, _object(field.kind, s.below), required=False)
+            return Ref(at, field.column, field.kind, _object(field.kind, s.below, where.below(s)), required=False)
         case "records":
             kind = field.records
             assert kind is not None
@@ -144,38 +167,45 @@ _UNIT_COLUMNS = {c.name: c for c in UNIT_FIELDS}
 _POSITION_COLUMNS = {c.name: c for c in POSITION_FIELDS}
 
 
-def _unit(s: Selected, listed: bool) -> Node:
+def _unit(s: Selected, where: _Where) -> Node:
     if s.name == "__typename":
         return Typename(_at(s), "Unit")
     if s.name in _UNIT_COLUMNS:
         return _column(_UNIT_COLUMNS[s.name], s)
-    if listed:
-        raise Unsupported(f"Unit.{s.name} inside a list")
     match s.name:
         case "parent":
-            return Ref(_at(s), "parent_id", "unit", _object("unit", s.below), required=False)
+            return Ref(_at(s), "parent_id", "unit", _object("unit", s.below, where.below(s)), required=False)
         case "topUnit":
-            return Ref(_at(s), "top_unit_id", "unit", _object("unit", s.below), required=True)
+            return Ref(_at(s), "top_unit_id", "unit", _object("unit", s.below, where.below(s)), required=True)
         case "children":
-            return Many(_at(s), "children", None, _object("unit", s.below, listed=True))
+            return Many(_at(s), "children", None, _object("unit", s.below, _LISTED))
         case "positions":
-            return Many(_at(s), "positions", None, _object("position", s.below, listed=True))
+            return Many(_at(s), "positions", None, _object("position", s.below, _LISTED))
+        case "officials":
+            return _nested(s, "unit", where)
     raise Unsupported(f"Unit.{s.name}")
 
 
-def _position(s: Selected, listed: bool) -> Node:
+def _position(s: Selected, where: _Where) -> Node:
     if s.name == "__typename":
         return Typename(_at(s), "Position")
     if s.name in _POSITION_COLUMNS:
         return _column(_POSITION_COLUMNS[s.name], s)
-    if listed:
-        raise Unsupported(f"Position.{s.name} inside a list")
-    if s.name == "unit":
-        return Ref(_at(s), "unit_id", "unit", _object("unit", s.below), required=True)
+    match s.name:
+        case "unit":
+            return Ref(_at(s), "unit_id", "unit", _object("unit", s.below, where.below(s)), required=True)
+        case "holders":
+            return _nested(s, "position", where)
     raise Unsupported(f"Position.{s.name}")
 
 
-_BUILDERS: Mapping[Table, Callable[[Selected, bool], Node]] = {
+def _nested(s: Selected, by: Literal["unit", "position"], where: _Where) -> Nested:
+    if where.keys is None:
+        raise Unsupported(f"{_TYPE_NAMES[by]}.{s.name} inside a list")
+    return Nested(_at(s), by, _connection(s), (*where.keys, s.key))
+
+
+_BUILDERS: Mapping[Table, Callable[[Selected, _Where], Node]] = {
     "official": _official,
     "unit": _unit,
     "position": _position,

@@ -68,7 +68,20 @@ class Many:
     item: "Obj"
 
 
-Node = Typename | Scalar | Coded | Ref | Many
+@dataclass(frozen=True, slots=True)
+class Nested:
+    """`Unit.officials` or `Position.holders` of a unit or position the answer holds once (below a single
+    root object, never inside a list): a page of officials of its own, read by a second statement once
+    the first has given the unit's or position's id. `keys` are the response keys from the root field
+    down to this one: where its arguments are found in each request, and where its errors point."""
+
+    at: Field
+    by: Literal["unit", "position"]
+    connection: "Connection"
+    keys: tuple[str, ...]
+
+
+Node = Typename | Scalar | Coded | Ref | Many | Nested
 
 
 @dataclass(frozen=True, slots=True)

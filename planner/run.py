@@ -20,7 +20,7 @@ from db.engine import unavailable
 from db.errors import DomainError
 from db.queries import officials, positions, units
 from planner.build import Unsupported, plan
-from planner.collect import NotCollected, collect
+from planner.collect import NotCollected, Selected, collect
 from planner.layout import Layout, layout
 from planner.plan import (
     CodeList,
@@ -62,11 +62,13 @@ class Answer:
 
 @dataclass(slots=True, eq=False)  # hashed by identity: a statement's key holds its plan
 class Compiled:
-    """A plan with what it compiles to: its statement's layout and its writers."""
+    """A plan with what it compiles to: its statement's layout and its writers; and the same for each
+    page of officials below a unit or position, by the identity of its node (held by the plan)."""
 
     plan: Plan
     layout: Layout | None
     writers: list[Callable[[Any, Path, Run], dict[str, Any]]]
+    below: dict[int, "Compiled"] = field(default_factory=dict)
 
 
 @dataclass
@@ -148,9 +150,9 @@ class Reader:
         found = self._compiled(document, query, operation, variables)
         if isinstance(found, str):
             return self._fallback(ctx, found)
-        compiled, arguments = found
+        compiled, selected = found
         try:
-            answer = await _answer(Request(ctx, compiled, self.statements), arguments)
+            answer = await _answer(Request(ctx, compiled, self.statements), selected)
         except Fallback as reason:
             return self._fallback(ctx, f"fallback: {reason}")
         except (DomainError, Mismatch) as reason:
@@ -183,13 +185,12 @@ class Reader:
 
     def _compiled(
         self, document: DocumentNode, query: str, operation: str | None, variables: dict[str, Any] | None
-    ) -> tuple[Compiled, dict[str, Any]] | str:
-        """The plan, and the root field's arguments in this request; or why there is no plan."""
+    ) -> tuple[Compiled, Selected] | str:
+        """The plan, and the root field as this request selects it (its arguments); or why there is no plan."""
         try:
             collected = collect(self.schema, document, operation, variables)
         except NotCollected as reason:
             return f"not collected: {reason}"
-        arguments = collected.selections[0].arguments if len(collected.selections) == 1 else {}
         # The selections depend on the variables only through @include and @skip: the collected keys
         # and names are the plan's identity, with the document and the operation.
         key = (query, operation, _signature(collected.selections))
@@ -197,7 +198,7 @@ class Reader:
         if cached is not None:
             self.stats.hits += 1
             self.plans.move_to_end(key)
-            return cached if isinstance(cached, str) else (cached, arguments)
+            return cached if isinstance(cached, str) else (cached, collected.selections[0])
         self.stats.misses += 1
         made: Compiled | str
         try:
@@ -207,7 +208,7 @@ class Reader:
         self.plans[key] = made
         if len(self.plans) > self.cache_size:
             self.plans.popitem(last=False)
-        return made if isinstance(made, str) else (made, arguments)
+        return made if isinstance(made, str) else (made, collected.selections[0])
 
 
 def _signature(selections: Any) -> tuple[Any, ...]:
@@ -220,15 +221,15 @@ def _compile(made: Plan) -> Compiled:
         case Connection():
             items = _connection_items(root)
             placed = layout("official", items, total=any(isinstance(p, TotalCount) for p in root.parts))
-            return Compiled(made, placed, compile_items(items, placed))
         case One() | UnitList():
             table = root.item.table
             assert table in ("official", "unit", "position")
-            placed = layout(table, [root.item])
-            return Compiled(made, placed, compile_items([root.item], placed))
+            items = [root.item]
+            placed = layout(table, items)
         case CodeList():
             return Compiled(made, None, [])
-    raise AssertionError(root)
+    below = {id(b.nested): _compile(Plan(b.nested.connection)) for b in placed.below}
+    return Compiled(made, placed, compile_items(items, placed), below)
 
 
 def _connection_items(root: Connection) -> list[Obj]:
@@ -267,21 +268,39 @@ class Request:
         return statement(self.layout, base, dialect=self.ctx.engine.dialect.name, **wrapping)
 
 
-async def _answer(request: Request, arguments: dict[str, Any]) -> Answer:
+async def _answer(request: Request, selected: Selected) -> Answer:
     if not request.ctx.scope.grants:
         raise Fallback("a scope without grants")
     run = Run(readable=request.ctx.scope.readable)
-    root = request.compiled.plan.root
+    root, arguments = request.compiled.plan.root, selected.arguments
     match root:
         case Connection():
-            value: Any = await _connection(request, root, arguments, run)
+            value: Any = await _connection(request, root, arguments, run, (root.at.key,))
         case One():
             value = await _one(request, root, arguments, run)
         case UnitList():
             value = await _units(request, root, arguments, run)
         case CodeList():
             value = _code_list(root)
+    await _pages_below(request, selected, run)
     return Answer({root.at.key: value}, run.errors)
+
+
+async def _pages_below(request: Request, selected: Selected, run: Run) -> None:
+    """The pages of officials below the units and positions written (Unit.officials, Position.holders),
+    each by a statement of its own, in the order the answer holds them; their errors follow the others."""
+    for nested, parent_id, page in list(run.pending):
+        below = Request(request.ctx, request.compiled.below[id(nested)], request.statements)
+        arguments = _selected_at(selected, nested.keys).arguments
+        path = (selected.key, *nested.keys)
+        fixed = {"unit": parent_id} if nested.by == "unit" else {"position_id": parent_id}
+        page.update(await _connection(below, nested.connection, arguments, run, path, **fixed))
+
+
+def _selected_at(selected: Selected, keys: tuple[str, ...]) -> Selected:
+    for key in keys:
+        selected = next(s for s in selected.below if s.key == key)
+    return selected
 
 
 def _arguments(value: dict[str, Any] | None) -> SimpleNamespace | None:
@@ -292,16 +311,26 @@ def _arguments(value: dict[str, Any] | None) -> SimpleNamespace | None:
     return SimpleNamespace(**snake)
 
 
-async def _connection(request: Request, root: Connection, arguments: dict[str, Any], run: Run) -> dict[str, Any]:
+async def _connection(
+    request: Request,
+    root: Connection,
+    arguments: dict[str, Any],
+    run: Run,
+    path: Path,
+    unit: int | None = None,
+    **fixed: Any,
+) -> dict[str, Any]:
+    """A page of officials; `unit` or `fixed` pin it to a unit or a position (Unit.officials,
+    Position.holders) as resolvers.officials.resolve_officials does."""
     ctx = request.ctx
     order_by = _arguments(arguments.get("orderBy"))
     page = page_request(ctx, first=arguments["first"], after=arguments.get("after"), order_by=order_by)
     given = _arguments(arguments.get("filter"))
-    ref = unit_ref(given, None)
-    unit = await unit_by_ref(ctx, ref) if ref is not None else None
-    if ref is not None and unit is None:
+    ref = unit_ref(given, unit)
+    found = await unit_by_ref(ctx, ref) if ref is not None else None
+    if ref is not None and found is None:
         raise Fallback("a unit this process does not know")
-    query = build_filter(given, unit, {})
+    query = build_filter(given, found, fixed)
     check_filter(ctx, query)
     wants_total = any(isinstance(part, TotalCount) for part in root.parts)
 
@@ -318,7 +347,7 @@ async def _connection(request: Request, root: Connection, arguments: dict[str, A
     total = rows[0][layout.total] if wants_total and rows else 0
     id_at = layout.base_columns.index("id")
     rows = [row for row in rows if row[id_at] is not None]  # the count's row of an empty page
-    return _connection_value(ctx, request.compiled, root, page, rows, total, run)
+    return _connection_value(ctx, request.compiled, root, page, rows, total, run, path)
 
 
 def _connection_value(
@@ -329,6 +358,7 @@ def _connection_value(
     rows: list[Any],
     total: int,
     run: Run,
+    path: Path,
 ) -> dict[str, Any]:
     assert compiled.layout is not None
     columns = compiled.layout.base_columns
@@ -343,7 +373,6 @@ def _connection_value(
         return [cursor(ctx, request, row[at_order], row[at_id], row[at_mask]) for row in rows]
 
     writers = iter(compiled.writers)
-    path: Path = (root.at.key,)
     value: dict[str, Any] = {}
     exposed = False
     for part in root.parts:

@@ -15,8 +15,8 @@ from graphql import GraphQLError
 
 from db.catalog import Value
 from db.codes import CODE_LISTS
-from planner.layout import MASK, Join, Layout, Sub
-from planner.plan import Coded, Field, Many, Node, Obj, Ref, Scalar, Typename
+from planner.layout import MASK, Join, Layout, Sub, item_columns, item_extras
+from planner.plan import Coded, Field, Many, Nested, Node, Obj, Ref, Scalar, Typename
 from resolvers.codes import labeller
 from resolvers.fields import unreadable
 
@@ -31,10 +31,18 @@ class Mismatch(Exception):
 
 @dataclass(slots=True)
 class Run:
-    """One request's shaping: the scope's fields per mask, and the errors in the order they arise."""
+    """One request's shaping: the scope's fields per mask, the errors in the order they arise, and the
+    pages of officials below a unit or position written (Unit.officials, Position.holders), each an
+    empty dict in the answer until its own statement has run (planner/run.py fills them in)."""
 
     readable: Callable[[str], frozenset[str]]
     errors: list[GraphQLError] = field(default_factory=list)
+    pending: list[tuple[Nested, Any, dict[str, Any]]] = field(default_factory=list)
+
+    def later(self, nested: Nested, parent_id: Any) -> dict[str, Any]:
+        page: dict[str, Any] = {}
+        self.pending.append((nested, parent_id, page))
+        return page
 
     def refuse(self, at: Field, path: Path) -> None:
         assert at.check is not None
@@ -201,9 +209,14 @@ def _part(node: Node, layout: Layout, walk: _Cursor, source: int, names: _Names)
             return _ref(node, layout, walk, names)
         case Many():
             sub = next(walk.subs)
-            index, many = sub.offset, _many(node, sub)
+            index, many = sub.offset, _many(node)
             return _Part(
                 _checked(node.at, lambda row, readable, path, run: many(row[index])), f"{names(many)}(row[{index}])"
+            )
+        case Nested():
+            index = layout.index(source, "id")
+            return _Part(
+                lambda row, readable, path, run: run.later(node, row[index]), f"run.later({names(node)}, row[{index}])"
             )
     raise AssertionError(node)
 
@@ -230,14 +243,21 @@ def _coded(node: Coded) -> Callable[[Any], Any]:
     return write
 
 
-def _ref(node: Ref, layout: Layout, walk: _Cursor, names: _Names) -> _Part:
-    number, join = next(walk.joins)
-    inner = compile_object(node.item, layout, walk, number, names)
-    present = join.offset  # the joined row's id: null when the column points nowhere (or at nothing visible)
+def _missing(node: Ref) -> Callable[[], None]:
+    """What a unit or position that is not there is written as: null, where the schema allows it."""
 
     def missing() -> None:
         if node.required:
             raise Mismatch(f"{node.at.key} has no {node.table}")
+
+    return missing
+
+
+def _ref(node: Ref, layout: Layout, walk: _Cursor, names: _Names) -> _Part:
+    number, join = next(walk.joins)
+    inner = compile_object(node.item, layout, walk, number, names)
+    present = join.offset  # the joined row's id: null when the column points nowhere (or at nothing visible)
+    missing = _missing(node)
 
     def write(row: Row, readable: frozenset[str] | None, path: Path, run: Run) -> Any:
         if row[present] is None:
@@ -250,10 +270,9 @@ def _ref(node: Ref, layout: Layout, walk: _Cursor, names: _Names) -> _Part:
     return _Part(_checked(node.at, write), expression)
 
 
-def _many(node: Many, sub: Sub) -> Callable[[Any], list[dict[str, Any]]]:
-    """A JSON array of arrays: each item's values in the order of `sub.columns`."""
-    positions = {column: i for i, column in enumerate(sub.columns)}
-    item = _array_item(node.item, positions)
+def _many(node: Many) -> Callable[[Any], list[dict[str, Any]]]:
+    """A list below a row, from the JSON text of its array of arrays (planner/sql.py)."""
+    item = _array_item(node.item)
 
     def write(array: Any) -> list[dict[str, Any]]:
         return [item(values) for values in orjson.loads(array)]
@@ -261,9 +280,12 @@ def _many(node: Many, sub: Sub) -> Callable[[Any], list[dict[str, Any]]]:
     return write
 
 
-def _array_item(obj: Obj, positions: dict[str, int]) -> Callable[[list[Any]], dict[str, Any]]:
-    """One listed item, from its array of values: a generated dict display (`row` is the array)."""
+def _array_item(obj: Obj) -> Callable[[list[Any]], dict[str, Any]]:
+    """One listed item, from its array of values (layout.item_columns, then one array per unit, position
+    or list, layout.item_extras): a generated dict display (`row` is the array)."""
     names = _Names()
+    positions = {column: i for i, column in enumerate(item_columns(obj))}
+    extras = {id(node): len(positions) + i for i, node in enumerate(item_extras(obj))}
     fields: list[str] = []
     for node in obj.fields:
         match node:
@@ -274,8 +296,14 @@ def _array_item(obj: Obj, positions: dict[str, int]) -> Callable[[list[Any]], di
                 expression = f"row[{at}]" if codec is _same else f"{names(codec)}(row[{at}])"
             case Coded():
                 expression = f"{names(_coded(node))}(row[{positions[node.column]}])"
+            case Ref():
+                at, inner, missing = extras[id(node)], _array_item(node.item), _missing(node)
+                expression = f"({names(missing)}() if row[{at}] is None else {names(inner)}(row[{at}]))"
+            case Many():
+                at, inner = extras[id(node)], _array_item(node.item)
+                expression = f"[{names(inner)}(item) for item in row[{at}]]"
             case _:
-                raise AssertionError(node)  # the builder allows no object or list inside a listed item
+                raise AssertionError(node)  # the builder allows no page of officials inside a list
         fields.append(f"{names(node.at.key)}: {expression}")
     return names.function("def write(row):\n    return {" + ", ".join(fields) + "}\n")
 

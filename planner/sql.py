@@ -9,11 +9,11 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, FromClause, Select, Table, Text, cast, func, literal, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from db.catalog import RECORD_FIELDS, Value
+from db.catalog import RECORD_FIELDS, RecordKind, Value
 from db.models import Official, Position, Unit, table_of
 from db.queries.records import table_of_kind
-from planner.layout import Layout, Sub
-from planner.plan import Scalar
+from planner.layout import Layout, item_columns, item_extras
+from planner.plan import Many, Obj, Ref, Scalar
 
 TABLES: Final[dict[str, Table]] = {
     "official": table_of(Official),
@@ -35,7 +35,10 @@ def statement(
         joined = joined.outerjoin(target, target.c.id == sources[join.parent].c[join.column])
         sources.append(target)
         columns += [target.c[name] for name in join.columns]
-    columns += [_json_list(sub, sources[sub.parent], dialect) for sub in layout.subs]
+    aliases = _Aliases()
+    columns += [
+        _json_list(sub.many, sub.columns, sources[sub.parent], dialect, aliases, nested=False) for sub in layout.subs
+    ]
     if total is not None:
         counted = total.subquery("t")
         columns.append(counted.c.total)
@@ -45,13 +48,34 @@ def statement(
     return stmt.order_by(*order(page)) if order is not None else stmt
 
 
-def _json_list(sub: Sub, source: FromClause, dialect: str) -> ColumnElement[Any]:
-    table, condition, order = _list_source(sub, source)
-    values = [_json_value(table.c[name], _value(sub, name), dialect) for name in sub.columns]
+class _Aliases:
+    """Names for the tables of the lists and units read inside lists: each its own, since a list inside a
+    list of the same table refers to the row of the enclosing one."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def __call__(self, table: Table) -> FromClause:
+        return table.alias(self.name(table.name[0]))
+
+    def name(self, prefix: str) -> str:
+        self.made += 1
+        return f"{prefix}{self.made}"
+
+
+def _json_list(
+    many: Many, columns: tuple[str, ...], source: FromClause, dialect: str, aliases: _Aliases, *, nested: bool
+) -> ColumnElement[Any]:
+    """The items of a list below a row of `source`, as a JSON array of arrays (layout.item_columns
+    first, then one array per unit, position or list of the item, layout.item_extras). Outside any
+    list it is text (parsed once per row); inside one, JSON that the enclosing array holds as it is."""
+    table, condition, order = _list_source(many, source, aliases)
+    values = _item_values(many.item, many.kind, columns, table, dialect, aliases)
     if dialect == "postgresql":
         items = func.json_agg(aggregate_order_by(func.json_build_array(*values), *order))
-        built = select(func.coalesce(cast(items, Text), literal("[]"))).select_from(table).where(condition)
-        return built.scalar_subquery()
+        empty = func.json_build_array() if nested else literal("[]")
+        built = select(func.coalesce(items if nested else cast(items, Text), empty))
+        return built.select_from(table).where(condition).scalar_subquery()
     # SQLite before 3.44 has no ORDER BY inside an aggregate: the rows come ordered from a subquery.
     ordered = (
         select(*(value.label(f"v{i}") for i, value in enumerate(values)))
@@ -60,33 +84,58 @@ def _json_list(sub: Sub, source: FromClause, dialect: str) -> ColumnElement[Any]
         .order_by(*order)
         .correlate(source)  # the row it belongs to: never a FROM of its own (SQLite correlates derived tables)
     )
-    rows = ordered.subquery("l")
-    return select(func.json_group_array(func.json_array(*rows.c))).select_from(rows).scalar_subquery()
+    rows = ordered.subquery(aliases.name("l"))
+    # A JSON value read back from a subquery is text to SQLite: json() makes it JSON again, held as is.
+    held = [func.json(c) if i >= len(columns) else c for i, c in enumerate(rows.c)]
+    return select(func.json_group_array(func.json_array(*held))).select_from(rows).scalar_subquery()
 
 
-def _list_source(sub: Sub, source: FromClause) -> tuple[FromClause, ColumnElement[bool], list[ColumnElement[Any]]]:
+def _json_ref(ref: Ref, source: FromClause, dialect: str, aliases: _Aliases) -> ColumnElement[Any]:
+    """The unit or position an item of a list points at, as one JSON array (null when it points nowhere)."""
+    table = aliases(TABLES[ref.table])
+    values = _item_values(ref.item, None, item_columns(ref.item), table, dialect, aliases)
+    array = func.json_build_array(*values) if dialect == "postgresql" else func.json_array(*values)
+    return select(array).select_from(table).where(table.c.id == source.c[ref.column]).scalar_subquery()
+
+
+def _item_values(
+    obj: Obj, kind: RecordKind | None, columns: tuple[str, ...], table: FromClause, dialect: str, aliases: _Aliases
+) -> list[ColumnElement[Any]]:
+    values = [_json_value(table.c[name], _value(obj, kind, name), dialect) for name in columns]
+    for node in item_extras(obj):
+        if isinstance(node, Ref):
+            value = _json_ref(node, table, dialect, aliases)
+        else:
+            value = _json_list(node, item_columns(node.item), table, dialect, aliases, nested=True)
+        values.append(value if dialect == "postgresql" else func.json(value))
+    return values
+
+
+def _list_source(
+    many: Many, source: FromClause, aliases: _Aliases
+) -> tuple[FromClause, ColumnElement[bool], list[ColumnElement[Any]]]:
     """The table of a list, the condition tying it to its row, and its order: the resolver's query's."""
-    match sub.many.source:
+    match many.source:
         case "records":
-            assert sub.many.kind is not None
-            records, by = table_of_kind(sub.many.kind)
-            table = records.alias("r")
+            assert many.kind is not None
+            records, by = table_of_kind(many.kind)
+            table = aliases(records)
             return table, table.c.official_id == source.c.id, [table.c[by], table.c.id]
         case "children":
-            units = TABLES["unit"].alias("u")
+            units = aliases(TABLES["unit"])
             return units, units.c.parent_id == source.c.id, [units.c.code]
         case "positions":
-            positions = TABLES["position"].alias("s")
+            positions = aliases(TABLES["position"])
             return positions, positions.c.unit_id == source.c.id, [positions.c.code]
-    raise AssertionError(sub.many.source)
+    raise AssertionError(many.source)
 
 
-def _value(sub: Sub, column: str) -> Value:
-    for node in sub.many.item.fields:
+def _value(obj: Obj, kind: RecordKind | None, column: str) -> Value:
+    for node in obj.fields:
         if isinstance(node, Scalar) and node.column == column:
             return node.value
-    if sub.many.kind is not None:
-        return next((c.value for c in RECORD_FIELDS[sub.many.kind] if c.column == column), "text")
+    if kind is not None:
+        return next((c.value for c in RECORD_FIELDS[kind] if c.column == column), "text")
     return "text"
 
 

@@ -1,6 +1,7 @@
 """Random GraphQL documents over everything the compiled read path covers: every root it compiles, every
-field of an official (from the catalog), units and positions at any depth where compiled, child records,
-codes, connections with their arguments; written with aliases, named and inline fragments, and
+field of an official (from the catalog), units and positions at any depth, inside lists too, child
+records, codes, connections with their arguments, and the pages of officials below a unit or position
+held once (`Unit.officials`, `Position.holders`); written with aliases, named and inline fragments, and
 @include/@skip driven by variables. hypothesis-graphql builds documents from the whole schema, where most
 would fall back; these stay inside what compiles, so a fallback is a failure of the planner."""
 
@@ -32,8 +33,9 @@ class Document:
 
 
 def _dressed(draw: st.DrawFn, doc: Document, name: str, body: str = "") -> str:
-    """A field, perhaps aliased, perhaps under a directive."""
-    text = f"{name} {body}".strip()
+    """A field (`name` with its arguments), perhaps aliased, perhaps under a directive (which comes before
+    the selection set)."""
+    text = name
     if draw(st.integers(0, 6)) == 0:
         doc.aliases += 1
         text = f"a{doc.aliases}: {text}"
@@ -42,7 +44,7 @@ def _dressed(draw: st.DrawFn, doc: Document, name: str, body: str = "") -> str:
         doc.variables[variable] = draw(st.booleans())
         directive = draw(st.sampled_from(("include", "skip")))
         text = f"{text} @{directive}(if: ${variable})"
-    return text
+    return f"{text} {body}".strip()
 
 
 def _wrapped(draw: st.DrawFn, doc: Document, type_name: str, fields: list[str]) -> str:
@@ -65,35 +67,44 @@ def _code(draw: st.DrawFn, doc: Document) -> str:
     return _wrapped(draw, doc, "Code", [_dressed(draw, doc, n) for n in _some(draw, ("code", "label", "__typename"))])
 
 
-def _unit(draw: st.DrawFn, doc: Document, depth: int, listed: bool = False) -> str:
+def _unit(draw: st.DrawFn, doc: Document, depth: int, once: bool = False) -> str:
+    """A unit's selection; `once` where the answer holds it once (its page of officials compiles there)."""
     names = list(UNIT_SCALARS) + ["kind", "__typename"]
-    if not listed and depth > 0:
+    if depth > 0:
         names += ["parent", "topUnit", "children", "positions"]
+        if once:
+            names.append("officials")
     fields = []
     for name in _some(draw, names, most=5):
         if name == "kind":
             fields.append(_dressed(draw, doc, name, _code(draw, doc)))
         elif name in ("parent", "topUnit"):
-            fields.append(_dressed(draw, doc, name, _unit(draw, doc, depth - 1)))
+            fields.append(_dressed(draw, doc, name, _unit(draw, doc, depth - 1, once)))
         elif name == "children":
-            fields.append(_dressed(draw, doc, name, _unit(draw, doc, 0, listed=True)))
+            fields.append(_dressed(draw, doc, name, _unit(draw, doc, depth - 1)))
         elif name == "positions":
-            fields.append(_dressed(draw, doc, name, _position(draw, doc, 0, listed=True)))
+            fields.append(_dressed(draw, doc, name, _position(draw, doc, depth - 1)))
+        elif name == "officials":
+            fields.append(_dressed(draw, doc, *_page(draw, doc, name, filter_unit=False)))
         else:
             fields.append(_dressed(draw, doc, name))
     return _wrapped(draw, doc, "Unit", fields)
 
 
-def _position(draw: st.DrawFn, doc: Document, depth: int, listed: bool = False) -> str:
+def _position(draw: st.DrawFn, doc: Document, depth: int, once: bool = False) -> str:
     names = list(POSITION_SCALARS) + ["category", "requiredRank", "__typename"]
-    if not listed and depth > 0:
+    if depth > 0:
         names.append("unit")
+        if once:
+            names.append("holders")
     fields = []
     for name in _some(draw, names, most=4):
         if name in ("category", "requiredRank"):
             fields.append(_dressed(draw, doc, name, _code(draw, doc)))
         elif name == "unit":
-            fields.append(_dressed(draw, doc, name, _unit(draw, doc, depth - 1)))
+            fields.append(_dressed(draw, doc, name, _unit(draw, doc, depth - 1, once)))
+        elif name == "holders":
+            fields.append(_dressed(draw, doc, *_page(draw, doc, name, filter_unit=True)))
         else:
             fields.append(_dressed(draw, doc, name))
     return _wrapped(draw, doc, "Position", fields)
@@ -112,7 +123,7 @@ def _records(draw: st.DrawFn, doc: Document, kind: str) -> str:
 GUARDED = ("religion", "ethnicity", "health", "familyMembers", "disciplines", "salaryCoefficient", "personalId")
 
 
-def _official(draw: st.DrawFn, doc: Document) -> str:
+def _official(draw: st.DrawFn, doc: Document, once: bool = False) -> str:
     names = ["id", "__typename", *(f.name for f in OFFICIAL_FIELDS)]
     by_name = {f.name: f for f in OFFICIAL_FIELDS}
     fields = []
@@ -126,17 +137,17 @@ def _official(draw: st.DrawFn, doc: Document) -> str:
         elif catalog.kind == "code":
             fields.append(_dressed(draw, doc, name, _code(draw, doc)))
         elif catalog.kind == "unit":
-            fields.append(_dressed(draw, doc, name, _unit(draw, doc, 2)))
+            fields.append(_dressed(draw, doc, name, _unit(draw, doc, 2, once)))
         elif catalog.kind == "position":
-            fields.append(_dressed(draw, doc, name, _position(draw, doc, 2)))
+            fields.append(_dressed(draw, doc, name, _position(draw, doc, 2, once)))
         else:
             fields.append(_dressed(draw, doc, name, _records(draw, doc, catalog.records or "")))
     return _wrapped(draw, doc, "Official", fields)
 
 
-def _filter(draw: st.DrawFn) -> str:
+def _filter(draw: st.DrawFn, unit: bool = True) -> str:
     parts = []
-    if draw(st.booleans()):
+    if unit and draw(st.booleans()):
         parts.append(f'unit: "{draw(st.sampled_from(UNIT_CODES))}"')
         if draw(st.booleans()):
             parts.append(f"includeSubunits: {str(draw(st.booleans())).lower()}")
@@ -152,10 +163,12 @@ def _filter(draw: st.DrawFn) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
-def _connection(draw: st.DrawFn, doc: Document) -> str:
+def _page(draw: st.DrawFn, doc: Document, name: str = "officials", filter_unit: bool = True) -> tuple[str, str]:
+    """A page of officials, as the field with its arguments and its selection set: the root `officials`,
+    or `Unit.officials` (whose unit is its parent's, so `filter.unit` is left out) and `Position.holders`."""
     arguments = [f"first: {draw(st.integers(0, 100))}"]
     if draw(st.booleans()):
-        arguments.append(f"filter: {_filter(draw)}")
+        arguments.append(f"filter: {_filter(draw, unit=filter_unit)}")
     if draw(st.booleans()):
         order = draw(st.sampled_from(("NAME", "CODE", "BIRTH_DATE")))
         arguments.append(f"orderBy: {{field: {order}, direction: {draw(st.sampled_from(('ASC', 'DESC')))}}}")
@@ -171,7 +184,7 @@ def _connection(draw: st.DrawFn, doc: Document) -> str:
             parts.append(_dressed(draw, doc, part, "{ " + " ".join(_some(draw, names)) + " }"))
         else:
             parts.append(_dressed(draw, doc, part))
-    return f"officials({', '.join(arguments)}) {{ {' '.join(parts)} }}"
+    return f"{name}({', '.join(arguments)})", f"{{ {' '.join(parts)} }}"
 
 
 @st.composite
@@ -181,21 +194,21 @@ def documents(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     root = draw(st.sampled_from(("officials", "official", "me", "unit", "units", "position", "codeList")))
     match root:
         case "officials":
-            text = _connection(draw, doc)
+            text = " ".join(_page(draw, doc))
         case "official":
             ref = draw(
                 st.sampled_from(('id: "1"', 'id: "42"', 'id: "2147483000"', 'code: "SH00000007"', 'code: "SH00000100"'))
             )
-            text = f"official({ref}) {_official(draw, doc)}"
+            text = f"official({ref}) {_official(draw, doc, once=True)}"
         case "me":
-            text = f"me {_official(draw, doc)}"
+            text = f"me {_official(draw, doc, once=True)}"
         case "unit":
-            text = f'unit(code: "{draw(st.sampled_from(UNIT_CODES))}") {_unit(draw, doc, 2)}'
+            text = f'unit(code: "{draw(st.sampled_from(UNIT_CODES))}") {_unit(draw, doc, 2, once=True)}'
         case "units":
             kind = draw(st.sampled_from(("", "(kind: MINISTRY)", "(kind: PROVINCE)")))
-            text = f"units{kind} {_unit(draw, doc, 1)}"
+            text = f"units{kind} {_unit(draw, doc, 2)}"
         case "position":
-            text = f'position(id: "{draw(st.integers(1, 60))}") {_position(draw, doc, 2)}'
+            text = f'position(id: "{draw(st.integers(1, 60))}") {_position(draw, doc, 2, once=True)}'
         case _:
             fields = " ".join(_some(draw, ("code", "label", "__typename")))
             text = f'codeList(name: "{draw(st.sampled_from(CODE_LISTS))}") {{ {fields} }}'

@@ -146,6 +146,7 @@ def test_the_compiled_path_answers_exactly_as_the_resolver_tree(
     before = dict(paths.reader.stats.fallbacks)
     compiled, resolvers = paths.both(query, variables, principal)
     assert_same(compiled, resolvers, f"{principal}: {query} {variables}")
+    assert compiled.status_code == 200, (compiled.json(), query)  # a document that does not parse proves nothing
     fell_back = {reason for reason, n in paths.reader.stats.fallbacks.items() if n > before.get(reason, 0)}
     assert fell_back <= EXPECTED_FALLBACKS, (fell_back, principal, query)
 

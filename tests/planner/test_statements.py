@@ -45,6 +45,35 @@ def test_an_officials_own_record_with_its_lists_is_one_statement(api: Api) -> No
     assert len(_reads(api, SELF, "SH00000003")) == 1
 
 
+UNITS_DEEP = """{ units(kind: MINISTRY) { code parent { code } topUnit { name }
+  children { code topUnit { code } children { name positions { title unit { code } } } positions { code } } } }"""
+
+
+def test_units_and_positions_inside_lists_are_still_one_statement(api: Api) -> None:
+    api.data(UNITS_DEEP, as_user="hr.BNV")  # and the cost bound's largest list sizes, kept per process
+    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    compiled = reader.stats.compiled
+    assert len(_reads(api, UNITS_DEEP, "hr.BNV")) == 1
+    assert reader.stats.compiled == compiled + 1
+
+
+OFFICIALS_OF_A_UNIT = """{ unit(code: "BNV") { name parent { code }
+  officials(first: 3) { totalCount nodes { code unit { code } } }
+  positions { title } } }"""
+HOLDERS = """{ official(code: "SH00000007") { code position { title holders(first: 5) { nodes { code } } } } }"""
+
+
+@pytest.mark.parametrize("query", [OFFICIALS_OF_A_UNIT, HOLDERS])
+def test_a_page_below_a_single_unit_or_position_is_one_statement_more(api: Api, query: str) -> None:
+    """`Unit.officials` and `Position.holders` need the unit's or position's id: a second statement,
+    whatever the page's size; inside a list they are left to the resolver tree (a page per item)."""
+    _warm(api, "hr.BNV")
+    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    compiled = reader.stats.compiled
+    assert len(_reads(api, query, "hr.BNV")) == 2
+    assert reader.stats.compiled == compiled + 1
+
+
 def test_the_first_fallback_of_each_reason_is_logged(api: Api, caplog: Any) -> None:
     reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
     reader.stats.fallbacks.clear()
