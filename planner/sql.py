@@ -6,13 +6,13 @@ SQLite and PostgreSQL but for how a JSON array is built and how a decimal keeps 
 from collections.abc import Callable
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, FromClause, Select, Table, Text, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, FromClause, Select, Table, Text, cast, func, literal, literal_column, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from db.catalog import RECORD_FIELDS, RecordKind, Value
 from db.models import Official, Position, Unit, table_of
 from db.queries.records import table_of_kind
-from planner.layout import Layout, item_columns, item_extras
+from planner.layout import Join, Layout, item_columns, item_extras
 from planner.plan import Many, Obj, Ref, Scalar
 
 TABLES: Final[dict[str, Table]] = {
@@ -31,8 +31,8 @@ def statement(
     columns: list[ColumnElement[Any]] = [page.c[name] for name in layout.base_columns]
     joined: FromClause = page
     for number, join in enumerate(layout.joins, 1):
-        target = TABLES[join.table].alias(f"j{number}")
-        joined = joined.outerjoin(target, target.c.id == sources[join.parent].c[join.column])
+        target, condition = _joined(join, sources[join.parent], f"j{number}", dialect)
+        joined = joined.outerjoin(target, condition)
         sources.append(target)
         columns += [target.c[name] for name in join.columns]
     aliases = _Aliases()
@@ -46,6 +46,19 @@ def statement(
         joined = counted.outerjoin(joined, true())
     stmt = select(*(column.label(f"c{i}") for i, column in enumerate(columns))).select_from(joined)
     return stmt.order_by(*order(page)) if order is not None else stmt
+
+
+def _joined(join: Join, parent: FromClause, name: str, dialect: str) -> tuple[FromClause, ColumnElement[bool]]:
+    """The unit or position a row points at, and how it is joined. PostgreSQL plans a join to a page of
+    rows as if all its rows were read: a hash join over every unit and every position, per request
+    (0.6 ms of a partner page's 0.9). A lateral lookup, kept apart by OFFSET 0 (which stops PostgreSQL
+    from folding it back into a plain join), is one index probe per row of the page, as for the floor."""
+    table = TABLES[join.table]
+    if dialect != "postgresql":
+        target = table.alias(name)
+        return target, target.c.id == parent.c[join.column]
+    lookup = select(table).where(table.c.id == parent.c[join.column])  # what it reads, and the ids it points at
+    return lookup.offset(literal_column("0")).lateral(name), true()
 
 
 class _Aliases:
