@@ -7,7 +7,7 @@ filters are in use, the order, whether there is a cursor) and kept: every value 
 bind parameter, so a request that finds its statement builds no SQL and SQLAlchemy compiles nothing."""
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -21,6 +21,7 @@ from db.errors import DomainError
 from db.queries import officials, positions, units
 from planner.build import Unsupported, plan
 from planner.collect import NotCollected, Selected, collect
+from planner.kept import Kept, variables_key
 from planner.layout import Layout, layout
 from planner.plan import (
     CodeList,
@@ -71,6 +72,9 @@ class Compiled:
     below: dict[int, "Compiled"] = field(default_factory=dict)
 
 
+Found = tuple["Compiled", Selected] | str  # a plan with the root field as the request selects it, or why not
+
+
 @dataclass
 class Stats:
     compiled: int = 0
@@ -112,20 +116,15 @@ class Statements:
 
     def __init__(self, stats: Stats, size: int = STATEMENT_CACHE_SIZE) -> None:
         self.stats = stats
-        self.size = size
-        self.kept: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+        self.kept: Kept[tuple[Any, ...], Select[Any]] = Kept(size)
 
     def get(self, key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
         found = self.kept.get(key)
         if found is not None:
             self.stats.statement_hits += 1
-            self.kept.move_to_end(key)
             return found
         self.stats.statement_misses += 1
-        made = self.kept[key] = build()
-        if len(self.kept) > self.size:
-            self.kept.popitem(last=False)
-        return made
+        return self.kept.put(key, build())
 
 
 class Reader:
@@ -133,8 +132,8 @@ class Reader:
 
     def __init__(self, schema: GraphQLSchema, *, cache_size: int = PLAN_CACHE_SIZE) -> None:
         self.schema = schema
-        self.cache_size = cache_size
-        self.plans: OrderedDict[tuple[Any, ...], Compiled | str] = OrderedDict()
+        self.plans: Kept[tuple[Any, ...], Compiled | str] = Kept(cache_size)
+        self.requests: Kept[tuple[str, str | None, bytes], Found] = Kept(cache_size)
         self.stats = Stats()
         self.statements = Statements(self.stats)
 
@@ -185,8 +184,21 @@ class Reader:
 
     def _compiled(
         self, document: DocumentNode, query: str, operation: str | None, variables: dict[str, Any] | None
-    ) -> tuple[Compiled, Selected] | str:
-        """The plan, and the root field as this request selects it (its arguments); or why there is no plan."""
+    ) -> Found:
+        """The plan, and the root field as this request selects it (its arguments); or why there is no plan.
+
+        Both depend only on the document, the operation and the variables: a request that repeats all
+        three (every `me`, a partner's page of the same ministry) finds them without walking the document."""
+        given = variables_key(variables)
+        if given is not None and (found := self.requests.get((query, operation, given))) is not None:
+            self.stats.hits += 1
+            return found
+        found = self._collected(document, query, operation, variables)
+        return found if given is None else self.requests.put((query, operation, given), found)
+
+    def _collected(
+        self, document: DocumentNode, query: str, operation: str | None, variables: dict[str, Any] | None
+    ) -> Found:
         try:
             collected = collect(self.schema, document, operation, variables)
         except NotCollected as reason:
@@ -197,7 +209,6 @@ class Reader:
         cached = self.plans.get(key)
         if cached is not None:
             self.stats.hits += 1
-            self.plans.move_to_end(key)
             return cached if isinstance(cached, str) else (cached, collected.selections[0])
         self.stats.misses += 1
         made: Compiled | str
@@ -205,9 +216,7 @@ class Reader:
             made = _compile(plan(collected))
         except Unsupported as reason:
             made = f"unsupported: {reason}"
-        self.plans[key] = made
-        if len(self.plans) > self.cache_size:
-            self.plans.popitem(last=False)
+        self.plans.put(key, made)
         return made if isinstance(made, str) else (made, collected.selections[0])
 
 

@@ -14,7 +14,7 @@ from schema.compiled import CompiledReads
 from schema.cost import check_rules
 from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
-from schema.limits import DEFAULT_LIMITS, DOCUMENT_CACHE_SIZE, Limits, QueryLimits
+from schema.limits import DEFAULT_LIMITS, DOCUMENT_CACHE_SIZE, Costs, Limits, QueryLimits
 from schema.officials import OfficialQueries, held_to_catalog
 from schema.operations import OneOperation
 from schema.policy import apply_field_policy
@@ -62,6 +62,7 @@ def build_schema(
         max_cost=max_cost,
         max_statements=max_statements,
     )
+    costs = Costs()  # per schema: a cost is worked out against its limits
     readers: list[Reader] = []  # made once the schema exists: the planner reads graphql-core's schema
     schema = _Schema(
         query=Query,
@@ -70,7 +71,7 @@ def build_schema(
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             OneOperation,
-            lambda: QueryLimits(limits),  # fields, depth, aliases; validation (cached); cost and exports
+            lambda: QueryLimits(limits, costs),  # fields, depth, aliases; validation (cached); cost and exports
             RecordOperation,
             *extensions,
             # Last: after the limits (a refused request has its result already) and the operation's record.

@@ -20,6 +20,7 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from planner.kept import Kept, variables_key
 from resolvers.context import RequestContext
 from resolvers.limits import TREE_READ_STATEMENTS, TreeShape, known_tree_shape, over_cost, over_exports, tree_shape
 from schema.cost import Cost, TreeUnknown, operation_cost
@@ -71,9 +72,33 @@ class Limits:
 DEFAULT_LIMITS: Final = Limits()
 
 
+@dataclass(frozen=True, slots=True)
+class _Costed:
+    cost: Cost | None
+    tree: TreeShape | None  # the unit tree's shape the cost was worked out with, when it needed one
+
+
+class Costs:
+    """Operation costs, kept per document, operation and variables (a bounded LRU): the walk visits every
+    field the answer would hold (0.5 ms for an official's whole record), and a partner repeats the
+    same few requests. A cost worked out with the unit tree's shape holds while that shape does."""
+
+    def __init__(self, size: int = DOCUMENT_CACHE_SIZE) -> None:
+        self.kept: Kept[tuple[str, str | None, bytes], _Costed] = Kept(size)
+
+    def get(self, key: tuple[str, str | None, bytes] | None, known: TreeShape | None) -> _Costed | None:
+        found = self.kept.get(key) if key is not None else None
+        return found if found is not None and found.tree in (None, known) else None
+
+    def put(self, key: tuple[str, str | None, bytes] | None, costed: _Costed) -> None:
+        if key is not None:
+            self.kept.put(key, costed)
+
+
 class QueryLimits(SchemaExtension):
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, costs: Costs) -> None:
         self.limits = limits
+        self.costs = costs
 
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
@@ -109,22 +134,45 @@ class QueryLimits(SchemaExtension):
 
     async def cost(self, context: RequestContext) -> Cost | None:
         execution = self.execution_context
-        assert execution.graphql_document is not None
+        given = variables_key(execution.variables)
+        key = (execution.query or "", execution.operation_name, given) if given is not None else None
         known = known_tree_shape(context)
+        found = self.costs.get(key, known)
+        if found is not None:
+            return found.cost
+        try:
+            costed = self._walk(known)
+        except TreeUnknown:
+            known = await tree_shape(context)  # read only by the requests that list units or positions
+            costed = self._walk(known)
+            self.costs.put(key, costed)
+            # This request also ran the tree's read: its statements count against it like its own.
+            cost = costed.cost
+            return None if cost is None else replace(cost, statements=cost.statements + TREE_READ_STATEMENTS)
+        self.costs.put(key, costed)
+        return costed.cost
+
+    def _walk(self, known: TreeShape | None) -> _Costed:
+        """The cost, with the tree's shape if the walk read it; TreeUnknown when it must and none is known."""
+        execution = self.execution_context
+        assert execution.graphql_document is not None
+        used: list[TreeShape] = []
 
         def tree() -> TreeShape:
             if known is None:
                 raise TreeUnknown
+            used.append(known)
             return known
 
-        arguments = (execution.schema._schema, execution.graphql_document, execution.operation_name)
-        try:
-            return operation_cost(*arguments, execution.variables, tree, most_fields=self.limits.max_cost)
-        except TreeUnknown:
-            known = await tree_shape(context)  # read only by the requests that list units or positions
-            cost = operation_cost(*arguments, execution.variables, tree, most_fields=self.limits.max_cost)
-            # This request also ran the tree's read: its statements count against it like its own.
-            return None if cost is None else replace(cost, statements=cost.statements + TREE_READ_STATEMENTS)
+        cost = operation_cost(
+            execution.schema._schema,
+            execution.graphql_document,
+            execution.operation_name,
+            execution.variables,
+            tree,
+            most_fields=self.limits.max_cost,
+        )
+        return _Costed(cost, used[0] if used else None)
 
 
 def _explained(error: GraphQLError) -> GraphQLError:
