@@ -4,9 +4,9 @@ Accounts are not officials' records: reading them needs no scope, but only the g
 authentication and CLI call these functions (no GraphQL field exposes an account).
 """
 
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Account, Agency, Unit, table_of
@@ -32,8 +32,13 @@ def _select() -> Any:
     )
 
 
+# Built once: every request whose account is not cached runs it, and a kept statement is neither built
+# nor given a new cache key by SQLAlchemy (a third of an official's own request, before it was kept).
+_BY_USERNAME: Final = _select().where(ACCOUNT.c.username == bindparam("username"))
+
+
 async def get_by_username(conn: AsyncConnection, username: str) -> Row[Any] | None:
-    return (await conn.execute(_select().where(ACCOUNT.c.username == username))).first()
+    return (await conn.execute(_BY_USERNAME, {"username": username})).first()
 
 
 async def list_(conn: AsyncConnection, *, kinds: frozenset[str] = frozenset()) -> list[Row[Any]]:
