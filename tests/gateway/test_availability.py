@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
 
+from db import engine as db_engine
 from db.engine import Limits, create_engine, unavailable
 from gateway.app import create_app
 from gateway.auth import Authenticator
@@ -173,8 +174,9 @@ class Proxy:
         self.listener.close()
 
 
-@pytest.mark.skipif(not POSTGRES, reason="needs CCVC_TEST_POSTGRES_URL")
-def test_the_gateway_answers_503_while_the_database_is_gone_and_recovers_by_itself(settings: Settings) -> None:
+@contextmanager
+def through_relay(settings: Settings) -> Iterator[tuple[Proxy, Any]]:
+    """A gateway on PostgreSQL through a relay that can cut it off (the relay, and a POST as admin)."""
     if make_url(settings.database_url).get_backend_name() != "postgresql":
         pytest.skip("the PostgreSQL server is what goes away")
     real = make_url(settings.database_url)
@@ -182,17 +184,37 @@ def test_the_gateway_answers_503_while_the_database_is_gone_and_recovers_by_itse
         through = quick(settings, real.set(port=relay.port).render_as_string(hide_password=False))
         app = create_app(through)
         with TestClient(app) as client:
-            headers = {
-                "Authorization": f"Bearer {Authenticator(through, app.state.keys, app.state.engine).issue('admin')}"
-            }
-            assert client.post("/graphql", json=QUERY, headers=headers).status_code == 200  # pooled connections now
-            relay.cut()
-            assert_unavailable(client.post("/graphql", json=QUERY, headers=headers))
-            relay.restore()
-            # The pooled connections died with the server; checkout tests them (pool_pre_ping) and
-            # replaces them, so the first request after the return already works.
-            response = client.post("/graphql", json=QUERY, headers=headers)
-            assert response.status_code == 200, response.text
+            token = Authenticator(through, app.state.keys, app.state.engine).issue("admin")
+            yield relay, lambda: client.post("/graphql", json=QUERY, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.skipif(not POSTGRES, reason="needs CCVC_TEST_POSTGRES_URL")
+def test_the_gateway_answers_503_while_the_database_is_gone_and_recovers_by_itself(settings: Settings) -> None:
+    with through_relay(settings) as (relay, post):
+        assert post().status_code == 200  # pooled connections now
+        relay.cut()
+        assert_unavailable(post())
+        relay.restore()
+        # The pooled connections died with the server; the failed request's disconnect made the pool
+        # replace them all (and an idle one is pinged at checkout), so the first request after the
+        # return already works.
+        response = post()
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.skipif(not POSTGRES, reason="needs CCVC_TEST_POSTGRES_URL")
+def test_a_server_that_restarted_while_the_gateway_was_idle_costs_no_request(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections idle past PING_AFTER_IDLE_SECONDS are pinged at checkout: the ones the restart
+    dropped are replaced there, and no request sees them fail."""
+    monkeypatch.setattr(db_engine, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with through_relay(settings) as (relay, post):
+        assert post().status_code == 200
+        relay.cut()
+        relay.restore()  # a restart between two requests: every pooled connection is gone
+        response = post()
+        assert response.status_code == 200, response.text
 
 
 @pytest.mark.skipif(not POSTGRES, reason="needs CCVC_TEST_POSTGRES_URL")
