@@ -23,6 +23,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
+	$(BIN)/mypy .
 	$(BIN)/pytest -q -n auto
 
 # The standard workload against the local PostgreSQL (bench/README.md); ARGS="--officials 1000000".
@@ -31,7 +32,8 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy gateway schema resolvers policies db
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 # Re-resolve the pinned versions after changing a range in pyproject.toml.
 lock: $(STAMP)

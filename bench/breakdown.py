@@ -40,7 +40,7 @@ from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.context import RequestContext
 from resolvers.receipts import Operation, draft_for
-from schema import build_schema
+from schema import Schema, build_schema
 
 WARMUP = 20
 # Where cProfile's own time goes, by the package a function lives in (first match wins).
@@ -73,17 +73,25 @@ class SeeAll(Scopes):
         return Scope((Grant(Everyone(), self.authorizer.groups["all"], ("bench:unchecked",)),))
 
 
+def _schema(settings: Settings, authorizer: Authorizer) -> Schema:
+    return build_schema(
+        authorizer=authorizer,
+        extensions=[TimePhases],
+        max_depth=settings.max_query_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_query_tokens,
+    )
+
+
 class Profile:
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings.database_url, pool_size=4)
         self.keys = KeyRing.load(settings.keys_dir, create=False)
         self.authenticator = Authenticator(settings, self.keys, self.engine)
         authorizer = Authorizer()
-        limits = {"max_depth": settings.max_query_depth, "max_aliases": settings.max_aliases}
-        limits |= {"max_tokens": settings.max_query_tokens}
-        self.schema = build_schema(authorizer=authorizer, extensions=[TimePhases], **limits)
+        self.schema = _schema(settings, authorizer)
         self.scopes = Scopes(authorizer, self.engine, ttl_seconds=600)
-        self.open_schema = build_schema(authorizer=NoFieldChecks(), extensions=[TimePhases], **limits)
+        self.open_schema = _schema(settings, NoFieldChecks())
         self.open_scopes = SeeAll(authorizer, self.engine, ttl_seconds=600)
         log = ReceiptLog(self.engine, self.keys, log_id=settings.issuer)
         self.receipts = Receipts(log, self.keys, self.engine, issuer=settings.issuer, policy_version=authorizer.version)
@@ -197,7 +205,7 @@ class Profile:
 
 def _by_package(stats: pstats.Stats) -> list[tuple[str, float]]:
     totals: dict[str, float] = {}
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]  # pstats keeps its table there; typeshed omits it
     for (filename, _, _), (_, _, tottime, _, _) in raw.items():
         name = next((label for needle, label in PACKAGES if needle in filename), "other (Python built-ins, C)")
         totals[name] = totals.get(name, 0.0) + tottime

@@ -8,7 +8,6 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 import orjson
-import strawberry
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -30,14 +29,14 @@ from gateway.site import site_routes
 from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
-from schema import build_schema, sdl
+from schema import Schema, build_schema, sdl
 
 log = logging.getLogger("ccvc.app")
 
 MAX_FORM_BYTES = 8192
 
 
-def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> strawberry.Schema:
+def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> Schema:
     return build_schema(
         authorizer=authorizer or Authorizer(),
         max_depth=settings.max_query_depth,

@@ -84,7 +84,7 @@ class SigningKey:
     status: str  # active | retired
     created: str
     public_jwk: dict[str, str]
-    _private: Key | None
+    _private: Key
     _public: Key
     retired: str | None = None  # ISO time the key stopped signing
     origin: str = "operator"  # operator | development

@@ -9,12 +9,13 @@ as the oracle the SQL path must equal.
 """
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 
-import casbin
+# pycasbin ships no type hints and no stubs exist: _Enforcer below is the typed face of the part used.
+import casbin  # type: ignore[import-untyped]
 
 from db.scoping import Scope
 from policies.principal import Principal
@@ -40,12 +41,29 @@ class PolicyError(Exception):
     """The policy files are inconsistent; the gateway must not start with them."""
 
 
+class _Enforcer(Protocol):
+    """What this module calls on a casbin.Enforcer (policy rows are lists of strings)."""
+
+    def add_function(self, name: str, function: Callable[..., bool]) -> None: ...
+    def get_policy(self) -> list[list[str]]: ...
+    def get_named_grouping_policy(self, ptype: str) -> list[list[str]]: ...
+    def add_grouping_policy(self, *params: str) -> bool: ...
+    def add_policy(self, *params: str) -> bool: ...
+    def enforce(self, *request: Any) -> bool: ...
+
+
+def _enforcer(model_path: Path, policy_path: Path) -> _Enforcer:
+    """An enforcer of the model and the policy files, with the model's `within` function."""
+    enforcer: _Enforcer = casbin.Enforcer(str(model_path), str(policy_path))
+    enforcer.add_function("within", within)
+    return enforcer
+
+
 class Authorizer:
     def __init__(self, model_path: Path = MODEL_PATH, policy_path: Path = POLICY_PATH) -> None:
         self._model_path = model_path
         self._policy_path = policy_path
-        self._enforcer = casbin.Enforcer(str(model_path), str(policy_path))
-        self._enforcer.add_function("within", within)
+        self._enforcer = _enforcer(model_path, policy_path)
         self._role_lines: dict[str, tuple[PolicyLine, ...]] = {}
         for subject, relation, fields, action in self._enforcer.get_policy():
             line = PolicyLine(subject, relation, fields, action, basis=f"policy:{subject}")
@@ -125,8 +143,7 @@ class Authorizer:
         """casbin's own row-by-row answers for this principal. Slow by design: never on the read path."""
         # A fresh enforcer: the principal's links (its roles, its agency) and its written lines are
         # added to a copy of the file policy, so concurrent requests never share them.
-        enforcer = casbin.Enforcer(str(self._model_path), str(self._policy_path))
-        enforcer.add_function("within", within)
+        enforcer = _enforcer(self._model_path, self._policy_path)
         for subject in principal.subjects[1:]:
             enforcer.add_grouping_policy(principal.subject, subject)
         for line in written:
@@ -144,7 +161,7 @@ class Authorizer:
 
 
 class Decider:
-    def __init__(self, enforcer: casbin.Enforcer, subject: SubjectFacts) -> None:
+    def __init__(self, enforcer: _Enforcer, subject: SubjectFacts) -> None:
         self._enforcer = enforcer
         self._subject = subject
 

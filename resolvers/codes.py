@@ -1,6 +1,6 @@
 """Codes with their labels, as the API returns them."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -41,7 +41,7 @@ def resolve_code_list(name: str) -> list[CodeValue]:
     return list(_values(name).values())
 
 
-def check_codes(list_name: str, codes: list[str] | None, argument: str) -> frozenset[str]:
+def check_codes(list_name: str, codes: Sequence[str] | None, argument: str) -> frozenset[str]:
     known = CODE_LISTS[list_name]
     unknown = sorted(set(codes or ()) - known.keys())
     if unknown:

@@ -14,7 +14,7 @@ def row_checked(resolve: Resolver, name: str) -> Resolver:
     """`resolve`, preceded by the check that field `name` ("Official.religion") is readable on the row."""
     label = name.partition(".")[2]
 
-    def resolver(root: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+    def resolver(root: Any, info: GraphQLResolveInfo[Any], **arguments: Any) -> Any:
         # `root.grants` is the row's grant mask, computed by the statement that read the row; the
         # fields it opens are cached per mask on the request's scope (a set lookup per field).
         if name not in info.context.scope.readable(root.grants):

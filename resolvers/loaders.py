@@ -15,17 +15,18 @@ from aiodataloader import DataLoader
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.catalog import RecordKind
 from db.queries import officials, positions, records, units
-from db.queries.records import RecordKind
 from db.scoping import Scope
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 Fetch = Callable[[AsyncConnection, Scope, list[Any]], Coroutine[Any, Any, list[Row[Any]]]]
 # The request's way to a connection (RequestContext.connect): pooled, or its transaction once it wrote.
 Connect = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
-class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
+class _ScopedLoader(DataLoader[K, V], Generic[K, V]):
     _fetch: Fetch
 
     def __init__(self, connect: Connect, scope: Scope, pending: set["asyncio.Future[Any]"]) -> None:
@@ -34,9 +35,9 @@ class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
         self.scope = scope
         self.pending = pending
 
-    def load(self, key: K) -> "asyncio.Future[Any]":
+    def load(self, key: K) -> "asyncio.Future[V]":
         """A load, kept among the request's pending ones until its batch answers (Loaders.settle)."""
-        future: asyncio.Future[Any] = super().load(key)
+        future = super().load(key)
         if not future.done():
             self.pending.add(future)
             future.add_done_callback(self.pending.discard)
@@ -47,7 +48,7 @@ class _ScopedLoader(DataLoader, Generic[K]):  # type: ignore[misc]
             return await type(self)._fetch(conn, self.scope, list(keys))
 
 
-class _ByIdLoader(_ScopedLoader[int]):
+class _ByIdLoader(_ScopedLoader[int, Row[Any] | None]):
     """One row per key, or None where the key is missing or outside the scope."""
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Row[Any] | None]:
@@ -55,7 +56,7 @@ class _ByIdLoader(_ScopedLoader[int]):
         return [by_id.get(key) for key in keys]
 
 
-class _GroupLoader(_ScopedLoader[Any]):
+class _GroupLoader(_ScopedLoader[Any, list[Row[Any]]]):
     """A list of rows per key, grouped by `_key` (rows arrive ordered as the query orders them)."""
 
     _key: str

@@ -1,6 +1,7 @@
 """Resolvers for officials: `me`, `official`, and the `officials` connection (also under units and
 positions). Every read goes through the request's scope via db.queries.officials."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Protocol
@@ -18,21 +19,34 @@ from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
 from resolvers.units import unit_by_ref
 
 
+# What the resolvers read of the schema's input objects: read-only members, so that the schema's own
+# enums and lists (OfficialFilter.employee_types: list[EmployeeType]) are what they ask for.
 class OfficialFilterArgs(Protocol):
-    unit: str | None
-    include_subunits: bool
-    employee_types: list[Enum] | None
-    rank_codes: list[str] | None
-    gender: Enum | None
-    statuses: list[Enum] | None
-    birth_year_from: int | None
-    birth_year_to: int | None
-    name: str | None
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def include_subunits(self) -> bool: ...
+    @property
+    def employee_types(self) -> Sequence[Enum] | None: ...
+    @property
+    def rank_codes(self) -> Sequence[str] | None: ...
+    @property
+    def gender(self) -> Enum | None: ...
+    @property
+    def statuses(self) -> Sequence[Enum] | None: ...
+    @property
+    def birth_year_from(self) -> int | None: ...
+    @property
+    def birth_year_to(self) -> int | None: ...
+    @property
+    def name(self) -> str | None: ...
 
 
 class OfficialOrderArgs(Protocol):
-    field: Enum
-    direction: Enum
+    @property
+    def field(self) -> Enum: ...
+    @property
+    def direction(self) -> Enum: ...
 
 
 # The API argument behind each attribute of OfficialFilter, for messages.
@@ -118,7 +132,7 @@ async def officials_by_code(ctx: RequestContext, codes: list[str]) -> list[Row[A
 _CODE = "Official.code"
 
 
-def _values(items: list[Enum] | None) -> list[str]:
+def _values(items: Sequence[Enum] | None) -> list[str]:
     return [item.value for item in items or ()]
 
 

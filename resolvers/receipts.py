@@ -5,7 +5,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.errors import BadInput
@@ -26,6 +25,17 @@ class Operation:
     type: str  # query | mutation
 
 
+class Exposed(Protocol):
+    """What the exposure reads of a row: a database row of an official, or anything shaped like one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def grants(self) -> str: ...
+    @property
+    def top_unit_id(self) -> int: ...
+
+
 @dataclass(slots=True)
 class Exposure:
     """The officials whose data a response carries, and what tells which of the scope's grants let each
@@ -34,7 +44,7 @@ class Exposure:
     ids: set[int] = field(default_factory=set)
     matched: set[tuple[str, int, int]] = field(default_factory=set)
 
-    def add(self, row: Row[Any] | None) -> None:
+    def add(self, row: Exposed | None) -> None:
         if row is not None:
             self.record(row.id, row.grants, row.top_unit_id)
 
@@ -42,7 +52,7 @@ class Exposure:
         self.ids.add(official_id)
         self.matched.add((mask, official_id, top_unit_id))
 
-    def add_all(self, rows: Iterable[Row[Any] | None]) -> None:
+    def add_all(self, rows: Iterable[Exposed | None]) -> None:
         for row in rows:
             self.add(row)
 

@@ -2,7 +2,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from db.queries.records import RecordKind
+from db.catalog import RecordKind
 from resolvers.context import RequestContext
 
 

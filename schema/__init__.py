@@ -23,7 +23,7 @@ from schema.receipts import ReceiptQueries, RecordOperation
 from schema.units import UnitQueries
 
 
-class _Schema(strawberry.Schema):
+class Schema(strawberry.Schema):
     # The compiled read path (planner/), when on: its plans and its counts of what it answered.
     reader: Reader | None = None
 
@@ -54,7 +54,7 @@ def build_schema(
     max_statements: int = DEFAULT_LIMITS.max_statements,
     compiled: bool = True,
     extensions: Sequence[type[SchemaExtension]] = (),
-) -> strawberry.Schema:
+) -> Schema:
     limits = Limits(
         max_fields=max_fields,
         max_depth=max_depth,
@@ -64,7 +64,7 @@ def build_schema(
     )
     costs = Costs()  # per schema: a cost is worked out against its limits
     readers: list[Reader] = []  # made once the schema exists: the planner reads graphql-core's schema
-    schema = _Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=[

@@ -1,15 +1,34 @@
 """Types shared by every domain: codes with labels, page info, ordering, and the context accessor."""
 
+from collections.abc import Callable
 from enum import Enum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
+from resolvers.rows import AnyRow
 
 Ctx = Info[RequestContext, None]
+# The resolver tree's objects are database rows, which strawberry reads by field name (each type's
+# fields are named as its row's columns; db/catalog.py and held_to_catalog keep Official's so). A field
+# reading its row takes it as `root: Parent`, and returns the rows it resolves as the type it declares
+# (a cast: the one place where rows and the schema's types meet).
+Parent = strawberry.Parent[AnyRow]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def field(*, description: str) -> Callable[[F], F]:
+    """`@strawberry.field(description=…)`, as a decorator mypy sees through: strawberry's overloads give
+    that call's result as Any, which made every resolver under it untyped (the bare decorator is fine)."""
+    return cast(Callable[[F], F], strawberry.field(description=description))
+
+
+def mutation(*, description: str) -> Callable[[F], F]:
+    """`@strawberry.mutation(description=…)`, typed the same way."""
+    return cast(Callable[[F], F], strawberry.mutation(description=description))
 
 
 @strawberry.type(description="A coded value with its Vietnamese label (see `codeList`).")

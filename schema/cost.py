@@ -247,9 +247,9 @@ class _Walk:
         if not is_list_type(get_nullable_type(definition.type)):
             return 1
         bound = LIST_BOUNDS[key]
-        if bound == PAGE:
+        if isinstance(bound, str):  # PAGE: the connection's own `first`
             return page
-        return bound if isinstance(bound, int) else bound(args, self.tree)  # type: ignore[operator]
+        return bound if isinstance(bound, int) else bound(args, self.tree)
 
     def _introspection(self, details: FieldDetailsList) -> int:
         """Exactly the fields introspection answers with, counted against the schema itself; counting
@@ -259,8 +259,10 @@ class _Walk:
         args = get_argument_values(meta, node, self.variables, details[0].fragment_variable_values)
         budget = self.most_fields - self.fields
         total = 1
+        resolve = meta.resolve
+        assert resolve is not None  # graphql-core's own __schema and __type resolve their values
         pending: list[tuple[GraphQLOutputType, FieldDetailsList, Any]] = [
-            (meta.type, details, meta.resolve(None, self.info, **args))  # type: ignore[misc]
+            (meta.type, details, resolve(None, self.info, **args))
         ]
         while pending and total <= budget:
             output, collected, value = pending.pop()

@@ -7,7 +7,7 @@ import strawberry
 
 from resolvers.exports import DEFAULT_EXPORT_ROWS, EXPORTABLE, MAX_EXPORT_ROWS, ExportRequest, ExportResult
 from resolvers.exports import resolve_export_officials as resolve_export
-from schema.common import Ctx
+from schema.common import Ctx, mutation
 from schema.officials import OfficialFilter
 
 
@@ -52,7 +52,7 @@ def _export(result: ExportResult) -> Export:
 
 @strawberry.type
 class ExportMutations:
-    @strawberry.mutation(
+    @mutation(
         description=f"Export officials in the caller's scope (ordered by id) as CSV or JSON Lines, with a "
         f"signed receipt over the file. `fields` defaults to every field readable on some official of the "
         f"scope; on a row where one is not readable, its cells are empty and the last column, `withheld`, names "
@@ -67,5 +67,5 @@ class ExportMutations:
         fields: list[str] | None = None,
         limit: int = DEFAULT_EXPORT_ROWS,
     ) -> Export:
-        request = ExportRequest(format=format.value, fields=fields, limit=limit, filter=filter)  # type: ignore[arg-type]
+        request = ExportRequest(format=format.value, fields=fields, limit=limit, filter=filter)
         return _export(await resolve_export(info.context, request))

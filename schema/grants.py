@@ -1,7 +1,7 @@
 """Written grants: the managing agency's consent that an account may read more than its role allows."""
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 
@@ -13,7 +13,7 @@ from resolvers.grants import (
     resolve_revoke_grant,
 )
 from resolvers.units import resolve_unit_by_id
-from schema.common import Ctx
+from schema.common import Ctx, Parent, field, mutation
 
 if TYPE_CHECKING:
     from schema.units import Unit
@@ -30,34 +30,34 @@ class AccessGrant:
     created_at: datetime
     revoked_at: datetime | None
 
-    @strawberry.field(description="Username of the account the grant lets read more")
-    def grantee(self) -> str:
-        return self.grantee_username  # type: ignore[attr-defined,no-any-return]
+    @field(description="Username of the account the grant lets read more")
+    def grantee(self, root: Parent) -> str:
+        return cast(str, root.grantee_username)
 
-    @strawberry.field(description="Username of the account that made the grant")
-    def granted_by(self) -> str:
-        return self.granted_by_username  # type: ignore[attr-defined,no-any-return]
+    @field(description="Username of the account that made the grant")
+    def granted_by(self, root: Parent) -> str:
+        return cast(str, root.granted_by_username)
 
-    @strawberry.field(description="Field names and groups (profile, identity, work, …, sensitive) it opens")
-    def fields(self) -> list[str]:
-        return [name.removeprefix("Official.") for name in self.fields.split()]  # type: ignore[attr-defined]
+    @field(description="Field names and groups (profile, identity, work, …, sensitive) it opens")
+    def fields(self, root: Parent) -> list[str]:
+        return [name.removeprefix("Official.") for name in root.fields.split()]
 
-    @strawberry.field(description="Named officials, when the grant is for named people")
-    def official_ids(self) -> list[strawberry.ID] | None:
-        ids: list[int] | None = self.official_ids  # type: ignore[attr-defined]
+    @field(description="Named officials, when the grant is for named people")
+    def official_ids(self, root: Parent) -> list[strawberry.ID] | None:
+        ids: list[int] | None = root.official_ids
         return None if ids is None else [strawberry.ID(str(i)) for i in ids]
 
-    @strawberry.field(description="True from validFrom to validTo, unless revoked")
+    @field(description="True from validFrom to validTo, unless revoked")
     def active(self, root: strawberry.Parent[Any]) -> bool:
         return is_in_force(root)
 
-    @strawberry.field(description="The ministry or province whose officials the grant is about")
-    async def managing_unit(self, info: Ctx) -> UnitRef:
-        return await resolve_unit_by_id(info.context, self.managing_unit_id)  # type: ignore[attr-defined,no-any-return]
+    @field(description="The ministry or province whose officials the grant is about")
+    async def managing_unit(self, info: Ctx, root: Parent) -> UnitRef:
+        return cast("Unit", await resolve_unit_by_id(info.context, root.managing_unit_id))
 
-    @strawberry.field(description="The unit whose subtree the grant opens, when it is for a unit")
-    async def unit(self, info: Ctx) -> UnitRef | None:
-        return await resolve_unit_by_id(info.context, self.unit_id)  # type: ignore[attr-defined,no-any-return]
+    @field(description="The unit whose subtree the grant opens, when it is for a unit")
+    async def unit(self, info: Ctx, root: Parent) -> UnitRef | None:
+        return cast("Unit | None", await resolve_unit_by_id(info.context, root.unit_id))
 
 
 @strawberry.input(description="Exactly one of `unit` and `officials`.")
@@ -80,17 +80,17 @@ class GrantAccessInput:
 
 @strawberry.type
 class GrantQueries:
-    @strawberry.field(
+    @field(
         description="Grants of the ministries or provinces whose personnel the caller manages; for anyone "
         "else, the grants in force made to the caller. Newest first, at most 1000: narrow with `grantee` or `inForce`."
     )
     async def access_grants(self, info: Ctx, grantee: str | None = None, in_force: bool = False) -> list[AccessGrant]:
-        return await resolve_access_grants(info.context, grantee, in_force)  # type: ignore[return-value]
+        return cast("list[AccessGrant]", await resolve_access_grants(info.context, grantee, in_force))
 
 
 @strawberry.type
 class GrantMutations:
-    @strawberry.mutation(description="Record a written grant (personnel department of the officials' unit only).")
+    @mutation(description="Record a written grant (personnel department of the officials' unit only).")
     async def grant_access(self, info: Ctx, input: GrantAccessInput) -> AccessGrant:
         request = GrantRequest(
             grantee=input.grantee,
@@ -101,8 +101,8 @@ class GrantMutations:
             valid_to=input.valid_to,
             document_number=input.document_number,
         )
-        return await resolve_grant_access(info.context, request)  # type: ignore[return-value]
+        return cast("AccessGrant", await resolve_grant_access(info.context, request))
 
-    @strawberry.mutation(description="Revoke a grant from now on; the record of it stays.")
+    @mutation(description="Revoke a grant from now on; the record of it stays.")
     async def revoke_grant(self, info: Ctx, id: strawberry.ID) -> AccessGrant:
-        return await resolve_revoke_grant(info.context, id)  # type: ignore[return-value]
+        return cast("AccessGrant", await resolve_revoke_grant(info.context, id))

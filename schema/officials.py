@@ -3,10 +3,10 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLObjectType, GraphQLSchema
 
 from db.catalog import OFFICIAL
 from resolvers.officials import resolve_me, resolve_official, resolve_officials
@@ -14,7 +14,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE, Page
 from resolvers.positions import resolve_position_by_id
 from resolvers.records import resolve_records
 from resolvers.units import resolve_unit_by_id
-from schema.common import Code, Ctx, OrderDirection, PageInfo, code_field
+from schema.common import Code, Ctx, OrderDirection, PageInfo, Parent, code_field, field
 from schema.records import (
     Discipline,
     Evaluation,
@@ -90,22 +90,31 @@ class OfficialFilter:
 
 def _of(name: str, item: type | None = None) -> Any:
     """The strawberry field for the catalog's field `name`; `item` is the GraphQL type of child records."""
-    field = OFFICIAL[name]
-    if field.kind == "code":
-        return code_field(field.codes or "", field.column, field.description or "")
-    if field.kind == "records":
-        kind = field.records
+    entry = OFFICIAL[name]
+    if entry.kind == "code":
+        return code_field(entry.codes or "", entry.column, entry.description or "")
+    if entry.kind == "records":
+        kind = entry.records
+        assert kind is not None  # the catalog names the kind of every records field
 
-        async def resolve(root: strawberry.Parent[Any], info: Ctx) -> list[item] | None:  # type: ignore[valid-type]
-            return await resolve_records(info.context, kind, root.id)  # type: ignore[arg-type]
+        # The item type is the record kind's, chosen here at run time: strawberry reads the annotation
+        # when the type is built, and mypy cannot check a type held in a variable.
+        async def resolve(root: Parent, info: Ctx) -> list[item] | None:  # type: ignore[valid-type]
+            return await resolve_records(info.context, kind, root.id)
 
-        return strawberry.field(resolver=resolve, description=field.description)
-    return strawberry.field(description=field.description)
+        return strawberry.field(resolver=resolve, description=entry.description)
+    return strawberry.field(description=entry.description)
+
+
+def _described(name: str) -> str:
+    return OFFICIAL[name].description or ""
 
 
 def held_to_catalog(schema: GraphQLSchema) -> None:
     """The Official type has exactly the catalog's fields (and the id that names a row)."""
-    declared = set(schema.type_map["Official"].fields) - {"id"}  # type: ignore[union-attr]
+    official = schema.type_map["Official"]
+    assert isinstance(official, GraphQLObjectType)
+    declared = set(official.fields) - {"id"}
     listed = set(OFFICIAL)
     if declared != listed:
         raise TypeError(
@@ -174,17 +183,17 @@ class Official:
     disciplines: list[Discipline] | None = _of("disciplines", Discipline)
     evaluations: list[Evaluation] | None = _of("evaluations", Evaluation)
 
-    @strawberry.field(description=OFFICIAL["unit"].description)
-    async def unit(self, info: Ctx) -> UnitRef | None:
-        return await resolve_unit_by_id(info.context, self.unit_id)  # type: ignore[attr-defined,no-any-return]
+    @field(description=_described("unit"))
+    async def unit(self, info: Ctx, root: Parent) -> UnitRef | None:
+        return cast("Unit | None", await resolve_unit_by_id(info.context, root.unit_id))
 
-    @strawberry.field(description=OFFICIAL["topUnit"].description)
-    async def top_unit(self, info: Ctx) -> UnitRef | None:
-        return await resolve_unit_by_id(info.context, self.top_unit_id)  # type: ignore[attr-defined,no-any-return]
+    @field(description=_described("topUnit"))
+    async def top_unit(self, info: Ctx, root: Parent) -> UnitRef | None:
+        return cast("Unit | None", await resolve_unit_by_id(info.context, root.top_unit_id))
 
-    @strawberry.field(description=OFFICIAL["position"].description)
-    async def position(self, info: Ctx) -> PositionRef | None:
-        return await resolve_position_by_id(info.context, self.position_id)  # type: ignore[attr-defined,no-any-return]
+    @field(description=_described("position"))
+    async def position(self, info: Ctx, root: Parent) -> PositionRef | None:
+        return cast("Position | None", await resolve_position_by_id(info.context, root.position_id))
 
 
 @strawberry.type
@@ -219,7 +228,7 @@ class OfficialConnection:
             end_cursor=cursors[-1] if cursors else None,
         )
 
-    @strawberry.field(description="Officials matching the filter in the caller's scope, all pages together.")
+    @field(description="Officials matching the filter in the caller's scope, all pages together.")
     async def total_count(self) -> int:
         return await self.page.count()
 
@@ -238,20 +247,18 @@ async def officials_connection(
 
 @strawberry.type
 class OfficialQueries:
-    @strawberry.field(description="The caller's own record (null for staff and partner accounts).")
+    @field(description="The caller's own record (null for staff and partner accounts).")
     async def me(self, info: Ctx) -> Official | None:
-        return await resolve_me(info.context)  # type: ignore[return-value]
+        return cast("Official | None", await resolve_me(info.context))
 
-    @strawberry.field(
+    @field(
         description="One official by `id` or by `code` (số hiệu, e.g. SH00000001), or null when absent or "
         "outside the caller's scope."
     )
     async def official(self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None) -> Official | None:
-        return await resolve_official(info.context, id, code)  # type: ignore[return-value]
+        return cast("Official | None", await resolve_official(info.context, id, code))
 
-    @strawberry.field(
-        description=f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE})."
-    )
+    @field(description=f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE}).")
     async def officials(
         self,
         info: Ctx,

@@ -1,11 +1,11 @@
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.positions import resolve_position
 from resolvers.units import resolve_unit_by_id
-from schema.common import Code, Ctx, code_field, required_code_field
+from schema.common import Code, Ctx, Parent, code_field, field, required_code_field
 from schema.officials import OfficialConnection, OfficialFilter, OfficialOrder, officials_connection
 
 if TYPE_CHECKING:
@@ -24,10 +24,10 @@ class Position:
     required_rank: Code | None = code_field("rank", "required_rank", "Ngạch tối thiểu")
 
     @strawberry.field
-    async def unit(self, info: Ctx) -> UnitRef:
-        return await resolve_unit_by_id(info.context, self.unit_id)  # type: ignore[attr-defined,no-any-return]
+    async def unit(self, info: Ctx, root: Parent) -> UnitRef:
+        return cast("Unit", await resolve_unit_by_id(info.context, root.unit_id))
 
-    @strawberry.field(description="Officials holding this position, in the caller's scope")
+    @field(description="Officials holding this position, in the caller's scope")
     async def holders(
         self,
         info: Ctx,
@@ -43,4 +43,4 @@ class Position:
 class PositionQueries:
     @strawberry.field
     async def position(self, info: Ctx, id: strawberry.ID) -> Position | None:
-        return await resolve_position(info.context, id)  # type: ignore[return-value]
+        return cast("Position | None", await resolve_position(info.context, id))

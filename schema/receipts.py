@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 
 from resolvers.context import RequestContext
 from resolvers.receipts import Operation, ReceiptCheck, resolve_verify_receipt
-from schema.common import Ctx
+from schema.common import Ctx, field
 
 
 class RecordOperation(SchemaExtension):
@@ -48,13 +48,13 @@ def _verification(check: ReceiptCheck) -> ReceiptVerification:
         key_status=check.key_status,
         data_matches=check.data_matches,
         logged=check.logged,
-        payload=check.payload,
+        payload=None if check.payload is None else JSON(check.payload),
     )
 
 
 @strawberry.type
 class ReceiptQueries:
-    @strawberry.field(
+    @field(
         description="Check a receipt (JWS) and, when given, the data it covers: the response's `data` member "
         "for a response receipt, or the file's text for an export receipt. Works offline too: "
         "`ccvc receipts verify`."

@@ -1,12 +1,12 @@
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.positions import resolve_unit_positions
 from resolvers.units import resolve_children, resolve_unit, resolve_unit_by_id, resolve_units
-from schema.common import Code, Ctx, required_code_field
+from schema.common import Code, Ctx, Parent, field, required_code_field
 from schema.officials import OfficialConnection, OfficialFilter, OfficialOrder, officials_connection
 
 if TYPE_CHECKING:
@@ -34,22 +34,22 @@ class Unit:
     path: str = strawberry.field(description='Codes from the top: "/BNV/BNV.VP/"')
 
     @strawberry.field
-    async def parent(self, info: Ctx) -> "Unit | None":
-        return await resolve_unit_by_id(info.context, self.parent_id)  # type: ignore[attr-defined,no-any-return]
+    async def parent(self, info: Ctx, root: Parent) -> "Unit | None":
+        return cast("Unit | None", await resolve_unit_by_id(info.context, root.parent_id))
 
-    @strawberry.field(description="The ministry or province this unit belongs to")
-    async def top_unit(self, info: Ctx) -> "Unit":
-        return await resolve_unit_by_id(info.context, self.top_unit_id)  # type: ignore[attr-defined,no-any-return]
+    @field(description="The ministry or province this unit belongs to")
+    async def top_unit(self, info: Ctx, root: Parent) -> "Unit":
+        return cast("Unit", await resolve_unit_by_id(info.context, root.top_unit_id))
 
     @strawberry.field
     async def children(self, info: Ctx) -> list["Unit"]:
-        return await resolve_children(info.context, int(self.id))  # type: ignore[return-value]
+        return cast("list[Unit]", await resolve_children(info.context, int(self.id)))
 
-    @strawberry.field(description="Vị trí việc làm of this unit")
+    @field(description="Vị trí việc làm of this unit")
     async def positions(self, info: Ctx) -> list[PositionRef]:
-        return await resolve_unit_positions(info.context, int(self.id))  # type: ignore[return-value]
+        return cast("list[Position]", await resolve_unit_positions(info.context, int(self.id)))
 
-    @strawberry.field(description="Officials of this unit, and of the units below it unless the filter says otherwise")
+    @field(description="Officials of this unit, and of the units below it unless the filter says otherwise")
     async def officials(
         self,
         info: Ctx,
@@ -63,10 +63,10 @@ class Unit:
 
 @strawberry.type
 class UnitQueries:
-    @strawberry.field(description="A unit by id or by code.")
+    @field(description="A unit by id or by code.")
     async def unit(self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None) -> Unit | None:
-        return await resolve_unit(info.context, id, code)  # type: ignore[return-value]
+        return cast("Unit | None", await resolve_unit(info.context, id, code))
 
-    @strawberry.field(description="Children of `parent`, or the ministries and provinces without it.")
+    @field(description="Children of `parent`, or the ministries and provinces without it.")
     async def units(self, info: Ctx, parent: strawberry.ID | None = None, kind: UnitKind | None = None) -> list[Unit]:
-        return await resolve_units(info.context, parent, kind.value if kind else None)  # type: ignore[return-value]
+        return cast("list[Unit]", await resolve_units(info.context, parent, kind.value if kind else None))

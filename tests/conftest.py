@@ -3,10 +3,10 @@ CCVC_TEST_POSTGRES_URL is set), and an HTTP client on the real ASGI app in front
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import event, text
@@ -97,6 +97,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return Settings(env="test", database_url=database_url, keys_dir=keys)
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Api:
     """The real app behind a test client, with helpers to act as any seeded account."""
@@ -105,9 +108,20 @@ class Api:
     settings: Settings
     statements: list[str]
 
-    def token(self, username: str) -> str:
+    @property
+    def state(self) -> Any:
+        """The app's state (engine, keys, scopes, reader, …): Starlette types `client.app` as any ASGI app."""
         app: Any = self.client.app
-        return Authenticator(self.settings, app.state.keys, app.state.engine).issue(username)
+        return app.state
+
+    def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        """`work` on the app's own event loop (its engine's connections belong to it)."""
+        portal = self.client.portal
+        assert portal is not None, "the test client is not started"
+        return portal.call(work)
+
+    def token(self, username: str) -> str:
+        return Authenticator(self.settings, self.state.keys, self.state.engine).issue(username)
 
     def post(self, query: str, *, as_user: str = "admin", variables: dict[str, Any] | None = None) -> Any:
         response = self.client.post(

@@ -38,7 +38,7 @@ metadata = SQLModel.metadata
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table behind a SQLModel class: queries select from tables and get light rows back,
     without the ORM's identity map and object construction on the read path."""
-    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]  # set on table models only, at class creation
 
 
 __all__ = [

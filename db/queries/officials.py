@@ -371,7 +371,8 @@ def position(row: Row[Any], ordering: Ordering, readable: frozenset[str]) -> tup
 
 def order_column(ordering: Ordering) -> str:
     """The column of the official's row that holds its place in the order."""
-    return _ORDER_COLUMNS[ordering.field].name
+    name: str = _ORDER_COLUMNS[ordering.field].name
+    return name
 
 
 def cursor_position(value: Any, row_id: int, ordering: Ordering, readable: frozenset[str]) -> tuple[Any, int]:

@@ -118,12 +118,14 @@ class _Writer:
             if superuser:
                 await self.conn.execute(text("SET LOCAL session_replication_role = replica"))
 
-    async def write(self, table: str, columns: Sequence[str], rows: list[tuple[object, ...]]) -> None:
+    async def write(self, table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
         if not rows:
             return
         if self.postgres:
             raw = await self.conn.get_raw_connection()
-            await raw.driver_connection.copy_records_to_table(table, records=rows, columns=list(columns))  # type: ignore[union-attr]
+            driver = raw.driver_connection  # asyncpg's own connection: COPY has no SQLAlchemy form
+            assert driver is not None
+            await driver.copy_records_to_table(table, records=rows, columns=list(columns))
         else:
             await self.conn.execute(
                 metadata.tables[table].insert(), [dict(zip(columns, row, strict=True)) for row in rows]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
-from typing import Final
+from typing import Any, Final
 
 from db.seed import vocabulary as v
 from db.seed.structure import PositionSeed, Structure
@@ -87,7 +87,7 @@ class _Picker:
         self.cum = list(accumulate(weight for _, weight in pairs))
         self.total = self.cum[-1]
 
-    def __call__(self, rng: random.Random):  # type: ignore[no-untyped-def]
+    def __call__(self, rng: random.Random) -> Any:  # a str, or None where the list allows none
         return self.values[bisect(self.cum, rng.random() * self.total)]
 
 
@@ -106,8 +106,8 @@ _QUALIFICATION = {scale: _Picker(pairs) for scale, pairs in _QUALIFICATION_BY_SC
 class Assignment:
     """Unit and position of official i (0-based), and the filled count of every position."""
 
-    unit_ids: array = field(default_factory=lambda: array("i"))
-    position_ids: array = field(default_factory=lambda: array("i"))
+    unit_ids: "array[int]" = field(default_factory=lambda: array("i"))
+    position_ids: "array[int]" = field(default_factory=lambda: array("i"))
 
 
 def assign(structure: Structure, n: int, seed: int) -> Assignment:

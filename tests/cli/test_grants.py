@@ -98,7 +98,8 @@ def create(settings: Settings, acting: str, grantee: str, *target: str, fields: 
 def made(result: Ran) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     [grant] = json.loads(result.stdout)
-    return grant  # type: ignore[no-any-return]
+    assert isinstance(grant, dict)
+    return grant
 
 
 def listed(settings: Settings, acting: str, *options: str) -> dict[int, dict[str, Any]]:
@@ -147,7 +148,9 @@ def test_hr_creates_a_unit_grant_lists_it_and_revokes_it(
     )
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
-    grant_id = int(re.match(r"#(\d+) ", line).group(1))  # type: ignore[union-attr]
+    found = re.match(r"#(\d+) ", line)
+    assert found is not None, line
+    grant_id = int(found.group(1))
     cleanup.append(grant_id)
     for part in ("active", "SH00000701", f"unit {unit}", "fields religion,work", "12/QĐ-BNV"):
         assert part in line, line
@@ -286,7 +289,7 @@ def test_the_grantee_reads_more_while_the_grant_is_in_force(
     query = "query($id: ID!) { official(id: $id) { id jobTitle } }"
 
     def read() -> Any:
-        api.client.app.state.scopes.forget()  # type: ignore[attr-defined]
+        api.state.scopes.forget()
         return api.data(query, as_user="SH00000705", variables={"id": str(official)})["official"]
 
     assert read() is None

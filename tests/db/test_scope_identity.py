@@ -19,7 +19,7 @@ from db.scoping import SELF_ID, Scope
 from tests.examples import examples
 
 POLICY_NAMES = sorted({field.policy for field in FIELDS.values() if field.policy is not None})
-DIALECTS = (postgresql.dialect(), sqlite.dialect())
+DIALECTS = (postgresql.dialect(), sqlite.dialect())  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect constructors are untyped
 
 field_sets = st.frozensets(st.sampled_from(POLICY_NAMES), min_size=1)
 orderings = st.builds(Ordering, st.sampled_from(["name", "code", "birth_date", "id"]), st.booleans())

@@ -9,6 +9,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,24 +25,25 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def forge(header: dict, claims: dict, signature: bytes = b"") -> str:
+def forge(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}.{b64(signature)}"
 
 
 @pytest.fixture
 def keys(tmp_path: Path) -> KeyRing:
     ring = KeyRing.load(tmp_path / "keys", create=True)
+    # The key's PEM, for _sign below: hung on the ring, which has no such attribute of its own.
     ring.test_pem = (tmp_path / "keys" / f"{ring.active.kid}.pem").read_bytes()  # type: ignore[attr-defined]
     return ring
 
 
-def claims(**overrides: object) -> dict:
+def claims(**overrides: object) -> dict[str, Any]:
     now = int(time.time())
     base = {"iss": ISS, "aud": AUD, "sub": "admin", "iat": now, "nbf": now, "exp": now + 60, "jti": "x"}
     return {**base, **overrides}
 
 
-def verify(keys: KeyRing, token: str) -> dict:
+def verify(keys: KeyRing, token: str) -> dict[str, Any]:
     return keys.verify_token(token, issuer=ISS, audience=AUD)
 
 
@@ -163,10 +165,11 @@ def test_jwks_publishes_public_keys_only(keys: KeyRing) -> None:
     assert "d" not in key
 
 
-def _sign(keys: KeyRing, payload: dict) -> str:
+def _sign(keys: KeyRing, payload: dict[str, Any]) -> str:
     """Signs arbitrary claims with the real private key (ES256 by hand, so that no module but
     gateway.crypto imports jose): what only a holder of the key could do."""
-    private = serialization.load_pem_private_key(keys.test_pem, password=None)  # type: ignore[attr-defined]
+    private = serialization.load_pem_private_key(keys.test_pem, password=None)  # type: ignore[attr-defined]  # see keys
+    assert isinstance(private, ec.EllipticCurvePrivateKey)
     header = {"alg": "ES256", "kid": keys.active.kid, "typ": "JWT"}
     signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
     r, s = decode_dss_signature(private.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))

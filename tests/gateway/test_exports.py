@@ -86,7 +86,7 @@ def test_an_expired_export_is_gone(api: Api) -> None:
                 text("UPDATE export_file SET expires_at = created_at WHERE id = :id"), {"id": made["id"]}
             )
 
-    api.client.portal.call(expire)  # type: ignore[union-attr]
+    api.run(expire)
     assert download(api, made["url"], "admin").status_code == 404
 
 

@@ -3,12 +3,16 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+
+import httpx2
+import pytest
 
 from gateway.config import Settings
 from tests.conftest import PASSWORD_HASH_OF, Api
 
 
-def graphql(api: Api, body: object, token: str | None = None, **headers: str):  # type: ignore[no-untyped-def]
+def graphql(api: Api, body: object, token: str | None = None, **headers: str) -> httpx2.Response:
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return api.client.post("/graphql", json=body, headers=headers)
@@ -103,7 +107,7 @@ def test_jwks_is_public(api: Api) -> None:
     assert keys and all("d" not in key for key in keys)
 
 
-def test_unexpected_errors_are_masked(api: Api, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unexpected_errors_are_masked(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from resolvers import codes
 
     def explode(name: str) -> list[object]:
@@ -128,6 +132,7 @@ def test_a_token_whose_kid_is_not_a_string_is_401(api: Api) -> None:
     def b64(value: object) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
+    kid: object
     for kid in (["a"], {}, 5):
         token = f"{b64({'alg': 'ES256', 'kid': kid})}.{b64({'sub': 'admin'})}.c2ln"
         assert graphql(api, {"query": "{ me { id } }"}, token).status_code == 401
@@ -144,7 +149,7 @@ def test_a_body_that_is_not_utf8_is_400(api: Api) -> None:
 
 
 def test_token_endpoint_caps_a_chunked_body_without_length(api: Api) -> None:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[bytes]:
         for _ in range(100):
             yield b"username=" + b"a" * 1000
 

@@ -120,7 +120,7 @@ def _sql(api: Api, statement: str, **params: Any) -> None:
         async with app.state.engine.begin() as conn:
             await conn.execute(text(statement), params)
 
-    api.client.portal.call(run)  # type: ignore[union-attr]
+    api.run(run)
 
 
 def test_an_operator_who_rewrites_an_old_receipt_cannot_prove_the_log_consistent(own_log: Api) -> None:

@@ -22,7 +22,8 @@ PARTNER_QUERY = """query PartnerList($unit: ID!) {
 
 def payload_of(receipt: str) -> dict[str, Any]:
     part = receipt.split(".")[1]
-    return orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    payload: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    return payload
 
 
 def keys(api: Api) -> PublicKeys:
@@ -34,7 +35,7 @@ def unit_id(api: Api, code: str) -> str:
 
 
 def partner_response(api: Api) -> dict[str, Any]:
-    body = api.post(PARTNER_QUERY, as_user="agency.bhxh", variables={"unit": unit_id(api, "BNV.VP")})
+    body: dict[str, Any] = api.post(PARTNER_QUERY, as_user="agency.bhxh", variables={"unit": unit_id(api, "BNV.VP")})
     assert "errors" not in body and body["data"]["officials"]["nodes"]
     return body
 
@@ -57,7 +58,7 @@ def test_a_partner_response_carries_a_signed_receipt_saying_who_got_what_under_w
     assert payload["variables_sha256"] == hashlib.sha256(rfc8785.dumps(variables)).hexdigest()
     assert payload["data_sha256"] == hashlib.sha256(rfc8785.dumps(body["data"])).hexdigest()
     assert payload["officials"] == {"count": len(ids), "ids_sha256": ids_sha256(ids)}
-    assert payload["policy_version"] == api.client.app.state.receipts.policy_version  # type: ignore[attr-defined]
+    assert payload["policy_version"] == api.state.receipts.policy_version
     assert payload["data_version"] == {"period": "2026-10", "version": 1}  # the seed's approved month
     assert isinstance(payload["log_index"], int) and payload["iss"] == api.settings.issuer
     assert verify_receipt(receipt, keys(api), data=body["data"]).valid
@@ -237,12 +238,13 @@ def test_the_offline_verifier_reports_odd_inputs_as_problems(api: Api) -> None:
     body = partner_response(api)
     receipt, rid = body["extensions"]["receipt"], body["extensions"]["receiptId"]
     proof = api.client.get(f"/receipts/{rid}/proof").json()
+    # Wrong shapes on purpose, as a verifier gets them from outside: what the types say it must not be given.
     assert verify_inclusion_proof(receipt, proof, keys(api), trusted=[]) == [  # type: ignore[arg-type]
         "The trusted checkpoint is not an object with a `signature`"
     ]
     assert verify_inclusion_proof(receipt, [], keys(api)) == ["The proof is not a JSON object"]
     assert PublicKeys.from_jwks({"keys": 5}).by_kid == {} == PublicKeys.from_jwks({"keys": None}).by_kid
-    assert not verify_receipt(receipt, PublicKeys.from_jwks([]), data=body["data"]).valid  # type: ignore[arg-type]
+    assert not verify_receipt(receipt, PublicKeys.from_jwks([]), data=body["data"]).valid  # type: ignore[arg-type]  # as above
 
 
 def test_verify_receipt_query_accepts_a_trailing_newline_and_odd_export_text(api: Api) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from db.catalog import OFFICIAL_FIELDS, RECORD_FIELDS, RECORD_TYPES
+from db.catalog import OFFICIAL_FIELDS, RECORD_FIELDS, RECORD_TYPES, RecordKind
 
 UNIT_CODES = ("BNV", "BNV.VP", "BNV.TCCB", "BTC", "HNI", "HNI.SNV", "BYT")
 CODE_LISTS = ("gender", "ethnicity", "rank", "unit_kind")
@@ -110,13 +110,13 @@ def _position(draw: st.DrawFn, doc: Document, depth: int, once: bool = False) ->
     return _wrapped(draw, doc, "Position", fields)
 
 
-def _records(draw: st.DrawFn, doc: Document, kind: str) -> str:
-    columns = {c.name: c for c in RECORD_FIELDS[kind]}  # type: ignore[index]
+def _records(draw: st.DrawFn, doc: Document, kind: RecordKind) -> str:
+    columns = {c.name: c for c in RECORD_FIELDS[kind]}
     fields = []
     for name in _some(draw, [*columns, "__typename"], most=4):
         coded = name in columns and columns[name].codes is not None
         fields.append(_dressed(draw, doc, name, _code(draw, doc) if coded else ""))
-    return _wrapped(draw, doc, RECORD_TYPES[kind], fields)  # type: ignore[index]
+    return _wrapped(draw, doc, RECORD_TYPES[kind], fields)
 
 
 # Fields few principals may read: drawn often, since where they are refused is what the check is about.
@@ -141,7 +141,8 @@ def _official(draw: st.DrawFn, doc: Document, once: bool = False) -> str:
         elif catalog.kind == "position":
             fields.append(_dressed(draw, doc, name, _position(draw, doc, 2, once)))
         else:
-            fields.append(_dressed(draw, doc, name, _records(draw, doc, catalog.records or "")))
+            assert catalog.records is not None
+            fields.append(_dressed(draw, doc, name, _records(draw, doc, catalog.records)))
     return _wrapped(draw, doc, "Official", fields)
 
 

@@ -61,7 +61,8 @@ class Paths:
 
 
 def _reader(client: TestClient) -> Any:
-    return client.app.state.reader  # type: ignore[attr-defined]
+    app: Any = client.app  # Starlette types it as any ASGI app
+    return app.state.reader
 
 
 GRANT = "mutation($input: GrantAccessInput!) { grantAccess(input: $input) { id } }"

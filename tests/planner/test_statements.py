@@ -51,7 +51,7 @@ UNITS_DEEP = """{ units(kind: MINISTRY) { code parent { code } topUnit { name }
 
 def test_units_and_positions_inside_lists_are_still_one_statement(api: Api) -> None:
     api.data(UNITS_DEEP, as_user="hr.BNV")  # and the cost bound's largest list sizes, kept per process
-    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    reader: Any = api.state.reader
     compiled = reader.stats.compiled
     assert len(_reads(api, UNITS_DEEP, "hr.BNV")) == 1
     assert reader.stats.compiled == compiled + 1
@@ -68,14 +68,14 @@ def test_a_page_below_a_single_unit_or_position_is_one_statement_more(api: Api, 
     """`Unit.officials` and `Position.holders` need the unit's or position's id: a second statement,
     whatever the page's size; inside a list they are left to the resolver tree (a page per item)."""
     _warm(api, "hr.BNV")
-    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    reader: Any = api.state.reader
     compiled = reader.stats.compiled
     assert len(_reads(api, query, "hr.BNV")) == 2
     assert reader.stats.compiled == compiled + 1
 
 
 def test_the_first_fallback_of_each_reason_is_logged(api: Api, caplog: Any) -> None:
-    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    reader: Any = api.state.reader
     reader.stats.fallbacks.clear()
     with caplog.at_level(logging.INFO, logger="ccvc.planner"):
         for _ in range(2):
@@ -93,7 +93,7 @@ PAGE = """query($first: Int!, $after: String, $kinds: [EmployeeType!]) {
 def test_a_kept_statement_answers_with_each_requests_own_values(api: Api) -> None:
     """The statement of a plan is built once per scope and shape; every value is bound anew: the page's
     size, the cursor, the filter's lists (whatever their length). The resolver tree is the reference."""
-    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    reader: Any = api.state.reader
     asks: list[dict[str, Any]] = [
         {"first": 2, "after": None, "kinds": ["CONG_CHUC"]},
         {"first": 5, "after": None, "kinds": ["CONG_CHUC", "VIEN_CHUC"]},
@@ -125,7 +125,7 @@ def test_every_row_carries_the_column_its_cursor_holds() -> None:
 def test_officials_share_the_statement_of_their_own_record_and_each_reads_only_their_own(api: Api) -> None:
     """An official's own scope binds their id (Scope.sql_identity): the second official's `me` finds the
     statement the first one's built, and still reads their own record, and only it."""
-    reader: Any = api.client.app.state.reader  # type: ignore[attr-defined]
+    reader: Any = api.state.reader
     seen = []
     for user in ("SH00000011", "SH00000012", "SH00000013"):
         hits = reader.stats.statement_hits

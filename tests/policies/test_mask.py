@@ -86,9 +86,9 @@ class FakeRow:
 def test_a_receipt_cites_only_the_grants_of_the_officials_it_exposes() -> None:
     scope = Scope((named(1, WORK, "grant:1:CV-1"), named(2, WORK, "grant:2:CV-2"), named(3, NAME, "grant:3:CV-3")))
     exposure = Exposure()
-    exposure.add_all([FakeRow(1, 9, "1.0.0"), None])  # type: ignore[list-item]
+    exposure.add_all([FakeRow(1, 9, "1.0.0"), None])
     assert exposure.basis(scope) == ("grant:1:CV-1",) and exposure.ids == {1}
-    exposure.add(FakeRow(3, 9, "2.0.0"))  # type: ignore[arg-type]
+    exposure.add(FakeRow(3, 9, "2.0.0"))
     assert exposure.basis(scope) == ("grant:1:CV-1", "grant:3:CV-3")
 
 

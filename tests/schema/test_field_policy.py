@@ -4,13 +4,13 @@ import pytest
 from graphql import GraphQLNonNull
 
 from policies.authorizer import Authorizer
-from schema import build_schema
+from schema import Schema, build_schema
 from schema.policy import FieldPolicyError, schema_fields
 
 AUTHORIZER = Authorizer()
 
 
-def _build(authorizer: Authorizer = AUTHORIZER):  # type: ignore[no-untyped-def]
+def _build(authorizer: Authorizer = AUTHORIZER) -> Schema:
     return build_schema(authorizer=authorizer, max_depth=12, max_aliases=30, max_tokens=2000)
 
 

@@ -46,7 +46,7 @@ def error_code(body: dict[str, Any]) -> str:
 def refresh(api: Api) -> None:
     # The gateway caches each principal's scope for a few seconds; a grant made through this process
     # clears it, which is what these tests rely on (other processes catch up within the cache time).
-    api.client.app.state.scopes.forget()  # type: ignore[attr-defined]
+    api.state.scopes.forget()
 
 
 def count_grants(api: Api) -> int:

@@ -119,7 +119,7 @@ def test_the_tree_is_read_once_however_many_requests_find_it_old(limited: Api) -
         return list(await asyncio.gather(*(limits.tree_shape(context) for _ in range(10))))
 
     limited.statements.clear()
-    shapes = limited.client.portal.call(together)  # type: ignore[union-attr]
+    shapes = limited.run(together)
     assert len(set(shapes)) == 1 and len(limited.statements) == 2
 
 

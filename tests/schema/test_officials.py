@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from tests.conftest import OFFICIALS, Api
@@ -13,8 +15,9 @@ query Page($first: Int!, $after: String, $filter: OfficialFilter, $orderBy: Offi
 """
 
 
-def page(api: Api, **variables: object) -> dict:
-    return api.data(PAGE, variables={"first": 100, **variables})["officials"]
+def page(api: Api, **variables: object) -> dict[str, Any]:
+    found: dict[str, Any] = api.data(PAGE, variables={"first": 100, **variables})["officials"]
+    return found
 
 
 def all_ids(api: Api, *, first: int, **variables: object) -> list[str]:
@@ -76,7 +79,9 @@ def test_total_count_counts_every_official_in_scope(api: Api) -> None:
     "order",
     [None, {"field": "NAME", "direction": "DESC"}, {"field": "CODE"}, {"field": "BIRTH_DATE", "direction": "DESC"}],
 )
-def test_paging_through_a_whole_unit_returns_every_official_exactly_once(api: Api, order: dict | None) -> None:
+def test_paging_through_a_whole_unit_returns_every_official_exactly_once(
+    api: Api, order: dict[str, str] | None
+) -> None:
     unit = api.data('{ unit(code: "HNI") { id officials(first: 1) { totalCount } } }')["unit"]
     ids = all_ids(api, first=7, filter={"unit": unit["id"]}, orderBy=order)
     assert len(ids) == len(set(ids)) == unit["officials"]["totalCount"] > 7
@@ -153,8 +158,8 @@ def test_a_page_of_100_costs_the_same_statements_as_a_page_of_10(api: Api) -> No
 
 
 def test_reading_the_account_and_its_grants_costs_at_most_three_statements(api: Api) -> None:
-    api.client.app.state.scopes.forget()  # type: ignore[attr-defined]
-    api.client.app.state.authenticator._cache.clear()  # type: ignore[attr-defined]
+    api.state.scopes.forget()
+    api.state.authenticator._cache.clear()
     cold = api.count_statements('{ codeList(name: "gender") { code } }', as_user="agency.bhxh")
     cold_statements = list(api.statements)
     warm = api.count_statements('{ codeList(name: "gender") { code } }', as_user="agency.bhxh")
@@ -187,7 +192,7 @@ def test_ids_out_of_range_or_oddly_written_are_bad_input(api: Api, bad: str) -> 
 
 
 @pytest.mark.parametrize("payload", [["name:asc", "x", 2**63], ["name:asc", "x", True], ["name:asc", "a\u0000", 5]])
-def test_crafted_cursors_are_bad_input(api: Api, payload: list) -> None:
+def test_crafted_cursors_are_bad_input(api: Api, payload: list[object]) -> None:
     import base64
     import json
 
@@ -226,7 +231,7 @@ def test_a_unit_filter_keeps_the_statement_inside_the_units_ministry(api: Api) -
 def test_postgresql_plans_each_page_for_its_own_unit(api: Api) -> None:
     # A generic plan (PostgreSQL's choice after five runs of a prepared statement) does not know which
     # unit it serves and can sort a whole ministry for one page; every run is planned for its values.
-    engine = api.client.app.state.engine  # type: ignore[attr-defined]
+    engine = api.state.engine
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite has no plan cache to configure")
 
@@ -234,4 +239,4 @@ def test_postgresql_plans_each_page_for_its_own_unit(api: Api) -> None:
         async with engine.connect() as conn:
             return str((await conn.exec_driver_sql("SHOW plan_cache_mode")).scalar_one())
 
-    assert api.client.portal.call(mode) == "force_custom_plan"  # type: ignore[union-attr]
+    assert api.run(mode) == "force_custom_plan"
