@@ -28,18 +28,18 @@ from db import work as db_work
 from db.engine import create_engine
 from db.queries import accounts
 from db.scoping import Everyone, Grant, Scope
+from evidence.canonical import canonical_json, canonical_sha256
+from evidence.crypto import KeyRing
+from evidence.log import RECEIPT_TYP, ReceiptLog
+from evidence.receipts import Receipts
+from evidence.records import Operation, draft_for
 from gateway.auth import Authenticator
-from gateway.canonical import canonical_json, canonical_sha256
 from gateway.config import Settings
-from gateway.crypto import KeyRing
-from gateway.receipt_log import RECEIPT_TYP, ReceiptLog
-from gateway.receipts import Receipts
 from gateway.timing import TimePhases, timing
 from policies.authorizer import Authorizer
 from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.context import RequestContext
-from resolvers.receipts import Operation, draft_for
 from schema import Schema, build_schema
 
 WARMUP = 20

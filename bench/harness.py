@@ -31,9 +31,9 @@ from report import RESULTS, section, versions, write_results
 from workloads import WORKLOADS, Call, Workload
 
 from db.engine import create_engine
+from evidence.crypto import KeyRing
 from gateway.auth import Authenticator
 from gateway.config import Settings
-from gateway.crypto import KeyRing
 
 BENCH = ROOT / "bench"
 PYTHON = ROOT / ".venv" / "bin" / "python"

@@ -21,15 +21,15 @@ from workloads import PARTNER_LIST  # bench/ is on the path when a script here r
 
 from db.engine import create_engine
 from db.queries import accounts
+from evidence.canonical import canonical_sha256
+from evidence.crypto import KeyRing
+from evidence.log import ReceiptLog
+from evidence.receipts import Receipts
+from evidence.records import Operation, draft_for
 from gateway.auth import principal_from_account
-from gateway.canonical import canonical_sha256
-from gateway.crypto import KeyRing
-from gateway.receipt_log import ReceiptLog
-from gateway.receipts import Receipts
 from policies.authorizer import Authorizer
 from policies.written import Scopes
 from resolvers.context import RequestContext
-from resolvers.receipts import Operation, draft_for
 from schema import build_schema
 
 QUERY = PARTNER_LIST

@@ -11,8 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from cli import accounts, agencies, database, grants, keys, receipts, schema, serve
 from cli._common import CommandError, load_settings, program
 from db.errors import DomainError
+from evidence.crypto import KeyConfigurationError
 from gateway.config import Settings
-from gateway.crypto import KeyConfigurationError
 
 GROUPS = (database, accounts, keys, agencies, grants, receipts, schema, serve)
 # Options whose values are opaque tokens that may begin with "-": a key id is an RFC 7638 thumbprint in

@@ -6,9 +6,9 @@ from typing import Any
 
 from cli._common import CommandError, Commands, database, print_json, run
 from db.queries import accounts
+from evidence.crypto import has_key_ring
 from gateway.auth import Authenticator, load_keys
 from gateway.config import Settings
-from gateway.crypto import has_key_ring
 
 
 async def _accounts(settings: Settings, kinds: frozenset[str]) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def seed(settings: Settings, *, officials: int, seed: int, password: str | None) -> None:
-    from db.seed import seed as run_seed
+    from seed import seed as run_seed
 
     started = time.perf_counter()
 

@@ -3,8 +3,8 @@
 import argparse
 
 from cli._common import CommandError, Commands, print_json
+from evidence.crypto import KeyRing, generate_key, has_key_ring, rotate_key
 from gateway.config import Settings
-from gateway.crypto import KeyRing, generate_key, has_key_ring, rotate_key
 
 
 def cmd_keys_generate(settings: Settings, _: argparse.Namespace) -> int:

@@ -10,9 +10,9 @@ import orjson
 
 from cli._common import Commands, print_json
 from db.errors import DomainError
+from evidence.crypto import KeyRing, PublicKeys, has_key_ring
+from evidence.receipts import verify_consistency_proof, verify_inclusion_proof, verify_receipt
 from gateway.config import Settings
-from gateway.crypto import KeyRing, PublicKeys, has_key_ring
-from gateway.receipts import verify_consistency_proof, verify_inclusion_proof, verify_receipt
 
 
 def _read_text(argument: str, what: str) -> str:

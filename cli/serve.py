@@ -7,9 +7,9 @@ import socket
 from cli._common import CommandError, Commands, database, program, run
 from cli.accounts import issue_token
 from cli.database import DEMO_PASSWORD, seed, upgrade
-from db.seed import is_empty
 from gateway.auth import load_keys
 from gateway.config import Settings
+from seed import is_empty
 
 DEMO_OFFICIALS = 5000
 

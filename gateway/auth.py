@@ -11,14 +11,14 @@ from starlette.concurrency import run_in_threadpool
 from db.engine import reading
 from db.errors import Unauthenticated
 from db.queries import accounts, agencies
-from gateway.config import Settings
-from gateway.crypto import (
+from evidence.crypto import (
     UNKNOWN_CLIENT_KEY,
     KeyRing,
     assertion_replay_deadline,
     unverified_subject,
     verify_client_assertion,
 )
+from gateway.config import Settings
 from gateway.passwords import verify_password
 from policies.principal import Principal
 

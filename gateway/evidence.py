@@ -12,9 +12,9 @@ from starlette.routing import Route
 
 from db.errors import BadInput, DomainError, NotFound
 from db.queries import exports
+from evidence.log import ReceiptLog
 from gateway.auth import Authenticator
 from gateway.errors import json_error
-from gateway.receipt_log import ReceiptLog
 from resolvers.exports import FORMATS
 
 Handler = Callable[[Request], Awaitable[Response]]

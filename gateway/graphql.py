@@ -21,18 +21,18 @@ from strawberry.types import ExecutionResult
 
 from db.engine import unavailable
 from db.errors import BadInput, DomainError, Unavailable
+from evidence.canonical import canonical_sha256
+from evidence.log import ReceiptUnavailable
+from evidence.receipts import Receipts
+from evidence.records import draft_for
 from gateway.auth import Authenticator
-from gateway.canonical import canonical_sha256
 from gateway.errors import json_error, unavailable_response
 from gateway.ide import ide_html
-from gateway.receipt_log import ReceiptUnavailable
-from gateway.receipts import Receipts
 from gateway.timing import HEADER as TIMING_HEADER
 from gateway.timing import phase, timing
 from gateway.writes import idempotency_key, replay, settle
 from policies.written import Scopes
 from resolvers.context import RequestContext
-from resolvers.receipts import draft_for
 from resolvers.transaction import Transaction
 
 log = logging.getLogger("ccvc.graphql")

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.engine import reading
 from db.scoping import Scope
+from evidence.records import Exposure, Operation
 from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.loaders import Loaders
-from resolvers.receipts import Exposure, Operation, ReceiptService
+from resolvers.receipts import ReceiptService
 from resolvers.transaction import Transaction
 
 

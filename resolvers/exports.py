@@ -32,10 +32,10 @@ from db.errors import BadInput, ForbiddenField
 from db.queries import exports, officials
 from db.queries.officials import OfficialFilter, Ordering
 from db.scoping import UnitBound
+from evidence.records import Exposure, draft_for
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
 from resolvers.officials import OfficialFilterArgs, check_filter, to_filter
-from resolvers.receipts import Exposure, draft_for
 
 MAX_EXPORT_ROWS: Final = 50_000
 DEFAULT_EXPORT_ROWS: Final = 1_000

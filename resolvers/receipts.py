@@ -1,100 +1,15 @@
-"""What a receipt records about a request, gathered while it runs; and the receipt service the gateway
-plugs into the context (signing and the log live in the gateway, the only layer holding keys)."""
+"""The receipt service as the resolvers see it (the gateway plugs it into the request's context), and
+`verifyReceipt`. What a receipt records is evidence/records.py."""
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.errors import BadInput
-from db.scoping import Scope
-from policies.principal import Principal
+from evidence.records import IssuedReceipt, ReceiptCheck, ReceiptDraft
 
 if TYPE_CHECKING:
     from resolvers.context import RequestContext  # which imports this module
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """The GraphQL request as received: the exact query text, its variables and operation."""
-
-    query: str
-    variables: dict[str, Any] | None
-    name: str | None
-    type: str  # query | mutation
-
-
-class Exposed(Protocol):
-    """What the exposure reads of a row: a database row of an official, or anything shaped like one."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def grants(self) -> str: ...
-    @property
-    def top_unit_id(self) -> int: ...
-
-
-@dataclass(slots=True)
-class Exposure:
-    """The officials whose data a response carries, and what tells which of the scope's grants let each
-    out (its grant mask, id and top-level unit): what the receipt counts and cites as its legal basis."""
-
-    ids: set[int] = field(default_factory=set)
-    matched: set[tuple[str, int, int]] = field(default_factory=set)
-
-    def add(self, row: Exposed | None) -> None:
-        if row is not None:
-            self.record(row.id, row.grants, row.top_unit_id)
-
-    def record(self, official_id: int, mask: str, top_unit_id: int) -> None:
-        self.ids.add(official_id)
-        self.matched.add((mask, official_id, top_unit_id))
-
-    def add_all(self, rows: Iterable[Exposed | None]) -> None:
-        for row in rows:
-            self.add(row)
-
-    def basis(self, scope: Scope) -> tuple[str, ...]:
-        """The bases of exactly the grants that matched an exposed row: a written grant over other
-        officials, or another unit, is not cited however it merged with these in the statement."""
-        cited = frozenset().union(*(scope.bases(mask, i, top) for mask, i, top in self.matched))
-        return tuple(sorted(cited))
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptDraft:
-    """A receipt before the gateway numbers, dates and signs it."""
-
-    kind: str  # response | export
-    principal: Principal
-    basis: tuple[str, ...]
-    operation: Operation
-    data_sha256: str  # of the canonical JSON of `data`, or of the exported file's bytes
-    official_ids: tuple[int, ...]
-    export: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedReceipt:
-    rid: str
-    receipt: str  # JWS compact
-    log_index: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptCheck:
-    """The outcome of verifying a receipt; `valid` only when every check that could run passed."""
-
-    valid: bool
-    problems: tuple[str, ...]
-    signature_valid: bool
-    kid: str | None = None
-    key_status: str | None = None
-    payload: dict[str, Any] | None = None
-    data_matches: bool | None = None  # None: no data given
-    logged: bool | None = None  # None: not checked (offline)
 
 
 class ReceiptService(Protocol):
@@ -104,27 +19,6 @@ class ReceiptService(Protocol):
         ...
 
     async def verify(self, receipt: str, data: Any | None) -> ReceiptCheck: ...
-
-
-def draft_for(
-    ctx_principal: Principal,
-    scope: Scope,
-    exposure: Exposure,
-    operation: Operation,
-    *,
-    kind: str,
-    data_sha256: str,
-    export: dict[str, Any] | None = None,
-) -> ReceiptDraft:
-    return ReceiptDraft(
-        kind=kind,
-        principal=ctx_principal,
-        basis=exposure.basis(scope),
-        operation=operation,
-        data_sha256=data_sha256,
-        official_ids=tuple(sorted(exposure.ids)),
-        export=export,
-    )
 
 
 MAX_RECEIPT_CHARS = 16_384

@@ -6,8 +6,9 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.scalars import JSON
 
+from evidence.records import Operation, ReceiptCheck
 from resolvers.context import RequestContext
-from resolvers.receipts import Operation, ReceiptCheck, resolve_verify_receipt
+from resolvers.receipts import resolve_verify_receipt
 from schema.common import Ctx, field
 
 

@@ -15,11 +15,11 @@ from starlette.testclient import TestClient
 
 from db.engine import create_engine
 from db.migrate import upgrade
-from db.seed import seed
+from evidence.crypto import KeyRing
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
-from gateway.crypto import KeyRing
+from seed import seed
 
 OFFICIALS = 800
 SEED = 7

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from gateway.crypto import PublicKeys
-from gateway.receipts import ids_sha256, verify_receipt
+from evidence.crypto import PublicKeys
+from evidence.receipts import ids_sha256, verify_receipt
 from tests.conftest import Api
 
 EXPORT = """mutation($filter: OfficialFilter, $format: ExportFormat!, $fields: [String!], $limit: Int!) {

@@ -35,8 +35,7 @@ from db.engine import create_engine
 from db.errors import BadInput
 from db.models import Account, Agency, table_of
 from db.queries import agencies
-from gateway.config import Settings
-from gateway.crypto import (
+from evidence.crypto import (
     UNKNOWN_CLIENT_KEY,
     InvalidToken,
     assertion_replay_deadline,
@@ -44,6 +43,7 @@ from gateway.crypto import (
     thumbprint,
     verify_client_assertion,
 )
+from gateway.config import Settings
 from tests.cli.runner import ccvc
 from tests.conftest import PASSWORD_HASH_OF, Api
 

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from evidence.canonical import in_fast_form
 from gateway.app import create_app
 from gateway.auth import Authenticator
-from gateway.canonical import in_fast_form
 from gateway.config import Settings
 from policies.written import today
 from tests.examples import examples

@@ -13,7 +13,7 @@ from db.predicates import Everyone, Grant, Named, Self, Subtree, TopUnits, UnitB
 from db.queries import officials
 from db.queries.officials import OfficialFilter, Ordering
 from db.scoping import OFFICIAL, Scope
-from resolvers.receipts import Exposure
+from evidence.records import Exposure
 
 WORK = frozenset({"Official.jobTitle", "Official.unit"})
 NAME = frozenset({"Official.fullName"})

@@ -16,7 +16,7 @@ from schema.limits import DEFAULT_LIMITS
 from tests.schema.queries import COST_ATTACK, DASHBOARD, HEADCOUNT, PARTNER_PAGE, ROOT, SELF
 
 SCHEMA = build_schema(authorizer=Authorizer(), max_depth=12, max_aliases=50, max_tokens=5000)._schema
-# The seeded tree (db/seed/structure.py): 16 ministries and provinces, at most 9 children and 7 positions.
+# The seeded tree (seed/structure.py): 16 ministries and provinces, at most 9 children and 7 positions.
 TREE = TreeShape(top_units=16, most_children=9, most_positions=7)
 
 

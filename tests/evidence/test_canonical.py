@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.canonical import canonical_json
+from evidence.canonical import canonical_json
 from tests.examples import examples
 
 scalars = (

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from gateway.crypto import InvalidToken, KeyConfigurationError, KeyRing, generate_key
+from evidence.crypto import InvalidToken, KeyConfigurationError, KeyRing, generate_key
 
 ISS, AUD = "ccvc-gateway", "ccvc-gateway"
 
@@ -167,7 +167,7 @@ def test_jwks_publishes_public_keys_only(keys: KeyRing) -> None:
 
 def _sign(keys: KeyRing, payload: dict[str, Any]) -> str:
     """Signs arbitrary claims with the real private key (ES256 by hand, so that no module but
-    gateway.crypto imports jose): what only a holder of the key could do."""
+    evidence.crypto imports jose): what only a holder of the key could do."""
     private = serialization.load_pem_private_key(keys.test_pem, password=None)  # type: ignore[attr-defined]  # see keys
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     header = {"alg": "ES256", "kid": keys.active.kid, "typ": "JWT"}

@@ -22,10 +22,10 @@ from db import work as db_work
 from db.errors import BadInput, DomainError, NotFound
 from db.queries import receipts
 from db.work import DatabaseWork
-from gateway import merkle
-from gateway.canonical import canonical_json
-from gateway.crypto import KeyRing
-from resolvers.receipts import IssuedReceipt
+from evidence import merkle
+from evidence.canonical import canonical_json
+from evidence.crypto import KeyRing
+from evidence.records import IssuedReceipt
 
 log = logging.getLogger("ccvc.receipts")
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.errors import BadInput
 from db.models import Unit, metadata, table_of
 from db.queries import agreements, versions
-from db.seed.people import (
+from seed.people import (
     ACCOUNT_COLUMNS,
     CHILD_COLUMNS,
     CHUNK,
@@ -27,7 +27,7 @@ from db.seed.people import (
     assign,
     quota_for,
 )
-from db.seed.structure import PERSONNEL_DEPARTMENT, TOP_UNITS, Structure, build
+from seed.structure import PERSONNEL_DEPARTMENT, TOP_UNITS, Structure, build
 
 UNIT_COLUMNS = ("id", "code", "name", "kind", "parent_id", "top_unit_id", "level", "path")
 POSITION_COLUMNS = ("id", "unit_id", "code", "title", "category", "quota", "required_rank")

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from evidence.crypto import InvalidToken, KeyConfigurationError, KeyRing, PublicKeys, generate_key, rotate_key
+from evidence.receipts import verify_receipt
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
-from gateway.crypto import InvalidToken, KeyConfigurationError, KeyRing, PublicKeys, generate_key, rotate_key
-from gateway.receipts import verify_receipt
 from tests.conftest import Api
 
 QUERY = "{ officials(first: 3) { nodes { id fullName } } }"

@@ -9,8 +9,8 @@ import orjson
 import pytest
 import rfc8785
 
-from gateway.crypto import PublicKeys
-from gateway.receipts import ids_sha256, verify_checkpoint, verify_inclusion_proof, verify_receipt
+from evidence.crypto import PublicKeys
+from evidence.receipts import ids_sha256, verify_checkpoint, verify_inclusion_proof, verify_receipt
 from tests.conftest import Api
 
 PARTNER_QUERY = """query PartnerList($unit: ID!) {
@@ -148,7 +148,7 @@ def test_a_proof_at_an_older_tree_size_matches_a_checkpoint_taken_then(api: Api)
 
 
 def test_a_consistency_proof_between_two_checkpoints_verifies(api: Api) -> None:
-    from gateway.receipts import verify_consistency_proof
+    from evidence.receipts import verify_consistency_proof
 
     partner_response(api)
     old = api.client.get("/log/checkpoint").json()
@@ -184,8 +184,8 @@ def test_verify_receipt_query_checks_signature_data_and_the_log(api: Api) -> Non
 
 
 def test_a_correctly_signed_receipt_that_is_not_in_the_log_is_not_valid(api: Api) -> None:
-    from gateway.canonical import canonical_json
-    from gateway.receipt_log import RECEIPT_TYP
+    from evidence.canonical import canonical_json
+    from evidence.log import RECEIPT_TYP
 
     app: Any = api.client.app
     forged_payload = payload_of(partner_response(api)["extensions"]["receipt"]) | {"rid": "f" * 32}

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import text
 
 from db.engine import create_engine
-from gateway import merkle
+from evidence import merkle
+from evidence.crypto import PublicKeys
+from evidence.receipts import verify_consistency_proof, verify_inclusion_proof
 from gateway.config import Settings
-from gateway.crypto import PublicKeys
-from gateway.receipts import verify_consistency_proof, verify_inclusion_proof
 from tests.conftest import Api
 
 QUERY = "{ officials(first: 2) { nodes { id code } } }"
@@ -164,7 +164,7 @@ def test_a_partner_gets_no_data_when_its_receipt_cannot_be_logged(own_log: Api) 
 
 
 def test_hashing_catches_up_in_chunks_and_matches_a_full_recomputation(own_log: Api, monkeypatch: Any) -> None:
-    from gateway import receipt_log
+    from evidence import log as receipt_log
 
     monkeypatch.setattr(receipt_log, "HASH_CHUNK", 3)
     for _ in range(11):

@@ -13,9 +13,9 @@ from decimal import Decimal
 from itertools import accumulate
 from typing import Any, Final
 
-from db.seed import vocabulary as v
-from db.seed.structure import PositionSeed, Structure
 from db.text import fold, name_sort_key
+from seed import vocabulary as v
+from seed.structure import PositionSeed, Structure
 
 # Fixed, not today's date: the same seed must give the same ages next year too.
 REFERENCE_DATE: Final = date(2026, 11, 1)

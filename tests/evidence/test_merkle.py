@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.merkle import (
+from evidence.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
     Node,

@@ -11,9 +11,9 @@ from sqlalchemy import text
 from db.engine import create_engine
 from db.errors import BadInput
 from db.migrate import upgrade
-from db.seed import seed
-from db.seed.people import Generator, assign
-from db.seed.structure import TOP_UNITS, build
+from seed import seed
+from seed.people import Generator, assign
+from seed.structure import TOP_UNITS, build
 
 
 def test_same_seed_same_officials_and_another_seed_differs() -> None:
@@ -39,7 +39,7 @@ def test_tree_has_twelve_or_more_top_units_with_three_to_four_levels_below() -> 
 def test_quotas_are_close_to_filled_counts() -> None:
     from random import Random
 
-    from db.seed.people import quota_for
+    from seed.people import quota_for
 
     rng = Random(1)
     for filled in (0, 1, 3, 10, 100, 1000):
@@ -124,7 +124,7 @@ def test_migrations_apply_twice_without_change(tmp_path: Path) -> None:
 
 
 def test_generated_dates_are_in_order_and_never_in_the_future() -> None:
-    from db.seed.people import OFFICIAL_COLUMNS, REFERENCE_DATE
+    from seed.people import OFFICIAL_COLUMNS, REFERENCE_DATE
 
     structure = build(2)
     n = 4000

@@ -15,11 +15,11 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.queries import receipts as receipt_rows
-from gateway import merkle
-from gateway.canonical import canonical_json, canonical_sha256, sha256_hex
-from gateway.crypto import InvalidSignature, KeyRing, PublicKeys
-from gateway.receipt_log import CHECKPOINT_TYP, RECEIPT_TYP, ReceiptLog, checkpoint_body
-from resolvers.receipts import IssuedReceipt, ReceiptCheck, ReceiptDraft
+from evidence import merkle
+from evidence.canonical import canonical_json, canonical_sha256, sha256_hex
+from evidence.crypto import InvalidSignature, KeyRing, PublicKeys
+from evidence.log import CHECKPOINT_TYP, RECEIPT_TYP, ReceiptLog, checkpoint_body
+from evidence.records import IssuedReceipt, ReceiptCheck, ReceiptDraft
 
 FORMAT_VERSION: Final = 1
 
