@@ -1,5 +1,6 @@
 """The Official type (the fields of the Mẫu 2C CV), its connection, and the official queries."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -233,16 +234,25 @@ class OfficialConnection:
         return await self.page.count()
 
 
-async def officials_connection(
-    info: Ctx,
-    first: int,
-    after: str | None,
-    filter: OfficialFilter | None,
-    order_by: OfficialOrder | None,
-    **fixed: Any,
-) -> OfficialConnection:
-    page = await resolve_officials(info.context, first=first, after=after, filter=filter, order_by=order_by, **fixed)
-    return OfficialConnection(page=page)
+def officials_field(description: str, pinned: Callable[[Any], dict[str, Any]] = lambda _: {}) -> Any:
+    """A page of officials, with its arguments written once: `Query.officials`, and `Unit.officials` and
+    `Position.holders`, which `pinned` ties to their unit or position (from the row they belong to)."""
+
+    async def officials(
+        root: Parent,
+        info: Ctx,
+        first: int = DEFAULT_PAGE_SIZE,
+        after: str | None = None,
+        filter: OfficialFilter | None = None,
+        order_by: OfficialOrder | None = None,
+    ) -> OfficialConnection:
+        fixed = pinned(root)
+        page = await resolve_officials(
+            info.context, first=first, after=after, filter=filter, order_by=order_by, **fixed
+        )
+        return OfficialConnection(page=page)
+
+    return strawberry.field(resolver=officials, description=description)
 
 
 @strawberry.type
@@ -258,13 +268,6 @@ class OfficialQueries:
     async def official(self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None) -> Official | None:
         return cast("Official | None", await resolve_official(info.context, id, code))
 
-    @field(description=f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE}).")
-    async def officials(
-        self,
-        info: Ctx,
-        first: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        filter: OfficialFilter | None = None,
-        order_by: OfficialOrder | None = None,
-    ) -> OfficialConnection:
-        return await officials_connection(info, first, after, filter, order_by)
+    officials = officials_field(
+        f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE})."
+    )

@@ -2,11 +2,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
-from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.positions import resolve_position
 from resolvers.units import resolve_unit_by_id
-from schema.common import Code, Ctx, Parent, code_field, field, required_code_field
-from schema.officials import OfficialConnection, OfficialFilter, OfficialOrder, officials_connection
+from schema.common import Code, Ctx, Parent, code_field, required_code_field
+from schema.officials import officials_field
 
 if TYPE_CHECKING:
     from schema.units import Unit
@@ -27,16 +26,9 @@ class Position:
     async def unit(self, info: Ctx, root: Parent) -> UnitRef:
         return cast("Unit", await resolve_unit_by_id(info.context, root.unit_id))
 
-    @field(description="Officials holding this position, in the caller's scope")
-    async def holders(
-        self,
-        info: Ctx,
-        first: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        filter: OfficialFilter | None = None,
-        order_by: OfficialOrder | None = None,
-    ) -> OfficialConnection:
-        return await officials_connection(info, first, after, filter, order_by, position_id=int(self.id))
+    holders = officials_field(
+        "Officials holding this position, in the caller's scope", lambda position: {"position_id": int(position.id)}
+    )
 
 
 @strawberry.type

@@ -3,11 +3,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 
-from resolvers.pagination import DEFAULT_PAGE_SIZE
 from resolvers.positions import resolve_unit_positions
 from resolvers.units import resolve_children, resolve_unit, resolve_unit_by_id, resolve_units
 from schema.common import Code, Ctx, Parent, field, required_code_field
-from schema.officials import OfficialConnection, OfficialFilter, OfficialOrder, officials_connection
+from schema.officials import officials_field
 
 if TYPE_CHECKING:
     from schema.positions import Position
@@ -49,16 +48,10 @@ class Unit:
     async def positions(self, info: Ctx) -> list[PositionRef]:
         return cast("list[Position]", await resolve_unit_positions(info.context, int(self.id)))
 
-    @field(description="Officials of this unit, and of the units below it unless the filter says otherwise")
-    async def officials(
-        self,
-        info: Ctx,
-        first: int = DEFAULT_PAGE_SIZE,
-        after: str | None = None,
-        filter: OfficialFilter | None = None,
-        order_by: OfficialOrder | None = None,
-    ) -> OfficialConnection:
-        return await officials_connection(info, first, after, filter, order_by, unit=self.id)
+    officials = officials_field(
+        "Officials of this unit, and of the units below it unless the filter says otherwise",
+        lambda unit: {"unit": unit.id},
+    )
 
 
 @strawberry.type
