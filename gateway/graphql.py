@@ -15,6 +15,7 @@ from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Message
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
@@ -239,8 +240,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
                 principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
         except DomainError as error:
             return json_error(error.message, error.code)
-        if request.method == "POST" and await read_capped_body(request, self.max_body_bytes) is None:
-            return json_error(f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
+        if request.method == "POST":
+            body = await read_capped_body(request, self.max_body_bytes)
+            if body is None:
+                return json_error(f"Request body is larger than {self.max_body_bytes} bytes", "PAYLOAD_TOO_LARGE")
+            request = with_body(request, body)  # what strawberry reads: the body already read, not the stream
         try:
             with phase("auth"):
                 scope = await self.scopes.for_principal(principal)
@@ -314,5 +318,20 @@ async def read_capped_body(request: Request, limit: int) -> bytes | None:
         body += part
         if len(body) > limit:
             return None
-    request._body = bytes(body)  # Starlette's own cache: later readers (strawberry) get it from here
-    return request._body
+    return bytes(body)
+
+
+def with_body(request: Request, body: bytes) -> Request:
+    """The same request (its scope and state), whose body is `body`, read already: a request's stream can be
+    read once, and strawberry reads the body after the cap did. Starlette's public API: a Request over the
+    same scope with a `receive` that hands the body over first, then waits on the client's own."""
+    given = False
+
+    async def receive() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await request.receive()
+
+    return Request(request.scope, receive)

@@ -10,6 +10,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from planner.run import Reader
 from policies.authorizer import Authorizer
 from schema.codes import CodeQueries
+from schema.common import core
 from schema.compiled import CompiledReads
 from schema.cost import check_rules
 from schema.exports import ExportMutations
@@ -79,14 +80,14 @@ def build_schema(
         ],
     )
     if compiled:
-        readers.append(Reader(schema._schema))
+        readers.append(Reader(core(schema)))
         schema.reader = readers[0]
     # Deny by default: the build fails unless the policy decides every field of every type.
-    apply_field_policy(schema._schema, authorizer.decisions, authorizer.data_fields)
+    apply_field_policy(core(schema), authorizer.decisions, authorizer.data_fields)
     # Likewise unless every list of objects has a bound in the cost rules, and unless the Official type
     # has exactly the fields of the one catalog (db/catalog.py).
-    check_rules(schema._schema)
-    held_to_catalog(schema._schema)
+    check_rules(core(schema))
+    held_to_catalog(core(schema))
     return schema
 
 

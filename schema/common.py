@@ -5,6 +5,7 @@ from enum import Enum
 from typing import Any, TypeVar, cast
 
 import strawberry
+from graphql import GraphQLSchema
 from strawberry.types import Info
 
 from resolvers.codes import labeller
@@ -18,6 +19,15 @@ Ctx = Info[RequestContext, None]
 # (a cast: the one place where rows and the schema's types meet).
 Parent = strawberry.Parent[AnyRow]
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def core(schema: strawberry.Schema) -> GraphQLSchema:
+    """graphql-core's schema behind strawberry's, which the planner reads and the field policy wraps.
+    strawberry keeps it as `_schema` and offers no public accessor, so this is the one place that reads
+    it; tests/schema/test_strawberry.py holds that it is the schema strawberry executes."""
+    found = schema._schema
+    assert isinstance(found, GraphQLSchema)
+    return found
 
 
 def field(*, description: str) -> Callable[[F], F]:

@@ -23,6 +23,7 @@ from strawberry.schema.schema import validate_document
 from planner.kept import Kept, variables_key
 from resolvers.context import RequestContext
 from resolvers.limits import TREE_READ_STATEMENTS, TreeShape, known_tree_shape, over_cost, over_exports, tree_shape
+from schema.common import core
 from schema.cost import Cost, TreeUnknown, operation_cost
 from schema.shape import CEILING, Shape, measure
 
@@ -108,7 +109,7 @@ class QueryLimits(SchemaExtension):
             if refusal is not None:
                 execution.pre_execution_errors = [GraphQLError(refusal)]
             elif execution.validation_rules:
-                errors = validate(execution.schema._schema, document, execution.validation_rules)
+                errors = validate(core(execution.schema), document, execution.validation_rules)
                 execution.pre_execution_errors = [_explained(error) for error in errors]
         yield
 
@@ -165,7 +166,7 @@ class QueryLimits(SchemaExtension):
             return known
 
         cost = operation_cost(
-            execution.schema._schema,
+            core(execution.schema),
             execution.graphql_document,
             execution.operation_name,
             execution.variables,

@@ -268,6 +268,4 @@ class OfficialQueries:
     async def official(self, info: Ctx, id: strawberry.ID | None = None, code: str | None = None) -> Official | None:
         return cast("Official | None", await resolve_official(info.context, id, code))
 
-    officials = officials_field(
-        f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE})."
-    )
+    officials = officials_field(f"Officials in the caller's scope; `first` at most 100 (default {DEFAULT_PAGE_SIZE}).")

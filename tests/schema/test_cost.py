@@ -11,11 +11,12 @@ from policies.authorizer import Authorizer
 from resolvers.exports import export_statements
 from resolvers.limits import TreeShape
 from schema import build_schema
+from schema.common import core
 from schema.cost import CHILD_RECORDS, Cost, CostRuleError, TreeUnknown, check_rules, operation_cost
 from schema.limits import DEFAULT_LIMITS
 from tests.schema.queries import COST_ATTACK, DASHBOARD, HEADCOUNT, PARTNER_PAGE, ROOT, SELF
 
-SCHEMA = build_schema(authorizer=Authorizer(), max_depth=12, max_aliases=50, max_tokens=5000)._schema
+SCHEMA = core(build_schema(authorizer=Authorizer(), max_depth=12, max_aliases=50, max_tokens=5000))
 # The seeded tree (seed/structure.py): 16 ministries and provinces, at most 9 children and 7 positions.
 TREE = TreeShape(top_units=16, most_children=9, most_positions=7)
 

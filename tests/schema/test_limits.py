@@ -23,6 +23,7 @@ from resolvers import limits
 from resolvers.exports import export_statements
 from resolvers.limits import TreeShape
 from schema import sdl
+from schema.common import core
 from schema.cost import Cost, operation_cost
 from schema.limits import DEFAULT_LIMITS, validate
 from schema.shape import measure
@@ -32,7 +33,7 @@ from tests.schema.queries import COST_ATTACK, DASHBOARD, HEADCOUNT, PARTNER_PAGE
 
 USERS = ("admin", "hr.BNV", "SH00000052")
 GATEWAY_SCHEMA = schema_for(Settings(env="test"))
-SCHEMA = GATEWAY_SCHEMA._schema
+SCHEMA = core(GATEWAY_SCHEMA)
 # The statements that read the tree's shape, which a process repeats every TREE_SHAPE_SECONDS.
 TREE_READS = ("most_children", "most_positions")
 

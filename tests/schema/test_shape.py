@@ -9,12 +9,13 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from policies.authorizer import Authorizer
 from schema import build_schema
+from schema.common import core
 from schema.limits import Limits
 from schema.shape import CEILING, measure
 from tests.examples import examples
 from tests.schema.queries import fan_out, nodes
 
-SCHEMA = build_schema(authorizer=Authorizer(), max_depth=12, max_aliases=50, max_tokens=5000)._schema
+SCHEMA = core(build_schema(authorizer=Authorizer(), max_depth=12, max_aliases=50, max_tokens=5000))
 LIMITS = Limits()
 
 
