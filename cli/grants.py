@@ -12,10 +12,11 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli._common import CommandError, Commands, database, print_json, run
-from db.errors import DomainError, Unauthenticated
+from db.errors import DomainError
 from db.queries import accounts
 from gateway.auth import principal_from_account
 from gateway.config import Settings
+from gateway.errors import Unauthenticated
 from policies.authorizer import Authorizer
 from policies.written import Scopes, today
 from resolvers.context import RequestContext

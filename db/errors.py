@@ -1,9 +1,10 @@
-"""Domain errors, and the one list of error codes the API answers with.
+"""The one list of error codes the API answers with, the base of every domain error, and the errors any
+layer may raise (bad input, not found, the database unavailable).
 
-Each error carries the stable `code` that the API puts in `extensions.code`. They live in the lowest
-layer so that every layer can raise them without importing upward; the GraphQL layer maps them to
-errors and masks anything that is not one of them. `CODES` is what the README's table and every
-`extensions.code` written anywhere are checked against.
+Each error carries the stable `code` that the API puts in `extensions.code`; the GraphQL layer maps
+them to errors and masks anything that is not one of them. `CODES` is what the README's table and every
+`extensions.code` written anywhere are checked against. A layer's own errors live in its errors.py
+(resolvers/, evidence/, gateway/), beside the code that raises them.
 """
 
 from dataclasses import dataclass
@@ -57,26 +58,6 @@ class BadInput(DomainError):
 
 class NotFound(DomainError):
     code = "NOT_FOUND"
-
-
-class Unauthenticated(DomainError):
-    code = "UNAUTHENTICATED"
-
-
-class Forbidden(DomainError):
-    code = "FORBIDDEN"
-
-
-class ForbiddenField(DomainError):
-    """The caller may read the row but not this field of it (or may not filter or sort by it)."""
-
-    code = "FORBIDDEN_FIELD"
-
-
-class CostExceeded(DomainError):
-    """The request's static cost (schema/cost.py) is over a maximum: refused before any statement runs."""
-
-    code = "MAX_COST_EXCEEDED"
 
 
 class Unavailable(DomainError):

@@ -30,7 +30,8 @@ from jose import jwk, jws, jwt
 from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError, JWTClaimsError, JWTError
 
-from db.errors import BadInput, DomainError
+from db.errors import BadInput
+from evidence.errors import InvalidSignature, InvalidToken
 
 log = logging.getLogger("ccvc.keys")
 
@@ -41,10 +42,6 @@ _MANIFEST: Final = "keyring.json"
 # How often a running gateway looks at the manifest for a rotation made by `ccvc keys rotate`.
 _REFRESH_SECONDS: Final = 1.0
 DEVELOPMENT: Final = "development"  # origin of a key the gateway made itself because none existed
-
-
-class InvalidToken(DomainError):
-    code = "UNAUTHENTICATED"
 
 
 class KeyConfigurationError(Exception):
@@ -355,10 +352,6 @@ def rotate_key(keys_dir: Path) -> tuple[str, str]:
     entries.append({"kid": kid, "status": "active", "created": now, "origin": "operator"})
     _write_manifest(keys_dir, entries)
     return kid, str(current[0]["kid"])
-
-
-class InvalidSignature(DomainError):
-    code = "INVALID_RECEIPT"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,13 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import work as db_work
-from db.errors import BadInput, DomainError, NotFound
+from db.errors import BadInput, NotFound
 from db.queries import receipts
 from db.work import DatabaseWork
 from evidence import merkle
 from evidence.canonical import canonical_json
 from evidence.crypto import KeyRing
+from evidence.errors import ReceiptUnavailable
 from evidence.records import IssuedReceipt
 
 log = logging.getLogger("ccvc.receipts")
@@ -34,12 +35,6 @@ CHECKPOINT_TYP: Final = "ccvc-checkpoint+jws"
 MAX_BATCH: Final = 256
 # Leaves hashed per transaction when catching the tree up: bounded memory and lock time.
 HASH_CHUNK: Final = 50_000
-
-
-class ReceiptUnavailable(DomainError):
-    """The log could not record a receipt: the response it belongs to must not leave."""
-
-    code = "RECEIPT_UNAVAILABLE"
 
 
 @dataclass(slots=True)

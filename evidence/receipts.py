@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.queries import receipts as receipt_rows
 from evidence import merkle
 from evidence.canonical import canonical_json, canonical_sha256, sha256_hex
-from evidence.crypto import InvalidSignature, KeyRing, PublicKeys
+from evidence.crypto import KeyRing, PublicKeys
+from evidence.errors import InvalidSignature
 from evidence.log import CHECKPOINT_TYP, RECEIPT_TYP, ReceiptLog, checkpoint_body
 from evidence.records import IssuedReceipt, ReceiptCheck, ReceiptDraft
 

@@ -19,9 +19,9 @@ from db.engine import Limits, create_engine, unavailable
 from db.errors import DomainError
 from evidence.log import ReceiptLog
 from evidence.receipts import Receipts
-from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, PasswordGrantRefused, load_keys
+from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, load_keys
 from gateway.config import Settings, get_settings
-from gateway.errors import json_error, unavailable_response
+from gateway.errors import PasswordGrantRefused, json_error, unavailable_response
 from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, read_capped_body
 from gateway.ide import ide_routes

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 
 from db.engine import reading
-from db.errors import Unauthenticated
 from db.queries import accounts, agencies
 from evidence.crypto import (
     UNKNOWN_CLIENT_KEY,
@@ -19,6 +18,7 @@ from evidence.crypto import (
     verify_client_assertion,
 )
 from gateway.config import Settings
+from gateway.errors import PasswordGrantRefused, Unauthenticated
 from gateway.passwords import verify_password
 from policies.principal import Principal
 
@@ -51,10 +51,6 @@ def load_keys(settings: Settings, *, create: bool = True) -> KeyRing:
     if settings.env == "production":
         keys.refuse_development_keys()
     return keys
-
-
-class PasswordGrantRefused(Unauthenticated):
-    """The account exists but may not use the password grant (RFC 6749 `unauthorized_client`)."""
 
 
 class Authenticator:

@@ -1,10 +1,19 @@
 """The API's error answers for whole requests: one JSON shape, `extensions.code` from the one list of
-codes (db.errors.CODES), whose HTTP status it carries unless told otherwise."""
+codes (db.errors.CODES), whose HTTP status it carries unless told otherwise; and the gateway's own
+errors (authentication)."""
 
 import orjson
 from starlette.responses import Response
 
-from db.errors import CODES
+from db.errors import CODES, DomainError
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class PasswordGrantRefused(Unauthenticated):
+    """The account exists but may not use the password grant (RFC 6749 `unauthorized_client`)."""
 
 
 def error_body(message: str, code: str) -> bytes:

@@ -23,7 +23,7 @@ from strawberry.types import ExecutionResult
 from db.engine import unavailable
 from db.errors import BadInput, DomainError, Unavailable
 from evidence.canonical import canonical_sha256
-from evidence.log import ReceiptUnavailable
+from evidence.errors import ReceiptUnavailable
 from evidence.receipts import Receipts
 from evidence.records import draft_for
 from gateway.auth import Authenticator

@@ -28,13 +28,14 @@ import orjson
 from sqlalchemy import Row
 
 from db.catalog import OFFICIAL_FIELDS
-from db.errors import BadInput, ForbiddenField
+from db.errors import BadInput
 from db.queries import exports, officials
 from db.queries.officials import OfficialFilter, Ordering
 from db.scoping import UnitBound
 from evidence.records import Exposure, draft_for
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
+from resolvers.errors import ForbiddenField
 from resolvers.officials import OfficialFilterArgs, check_filter, to_filter
 
 MAX_EXPORT_ROWS: Final = 50_000

@@ -5,7 +5,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from db.errors import ForbiddenField
+from resolvers.errors import ForbiddenField
 
 Resolver = Callable[..., Any]
 

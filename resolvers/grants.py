@@ -12,11 +12,12 @@ from typing import Any, Final
 
 from sqlalchemy import Row
 
-from db.errors import BadInput, Forbidden, NotFound
+from db.errors import BadInput, NotFound
 from db.queries import accounts, grants, officials
 from policies.rules import ALL_FIELDS
 from policies.written import today
 from resolvers.context import RequestContext
+from resolvers.errors import Forbidden
 from resolvers.ids import check_text, is_id, parse_id
 from resolvers.officials import officials_by_code
 from resolvers.units import unit_by_ref

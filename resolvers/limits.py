@@ -10,9 +10,10 @@ from weakref import WeakKeyDictionary
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.codes import CODE_LISTS
-from db.errors import BadInput, CostExceeded, DomainError
+from db.errors import BadInput, DomainError
 from db.queries import positions, units
 from resolvers.context import RequestContext
+from resolvers.errors import CostExceeded
 from resolvers.exports import MAX_EXPORTS_PER_REQUEST
 
 # The tree changes with reorganisations, approved monthly: a process reads its shape again this often.

@@ -8,12 +8,13 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy import Row
 
-from db.errors import BadInput, ForbiddenField, NotFound
+from db.errors import BadInput, NotFound
 from db.queries import officials
 from db.queries.officials import ORDER_FIELDS, OfficialFilter, OrderField, Ordering
 from db.scoping import UnitBound
 from resolvers.codes import check_codes
 from resolvers.context import RequestContext
+from resolvers.errors import ForbiddenField
 from resolvers.ids import check_text, is_id, parse_id
 from resolvers.pagination import Page, check_first, decode_cursor, encode_cursor
 from resolvers.units import unit_by_ref

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from evidence.crypto import InvalidToken, KeyConfigurationError, KeyRing, generate_key
+from evidence.crypto import KeyConfigurationError, KeyRing, generate_key
+from evidence.errors import InvalidToken
 
 ISS, AUD = "ccvc-gateway", "ccvc-gateway"
 

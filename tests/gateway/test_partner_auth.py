@@ -37,12 +37,12 @@ from db.models import Account, Agency, table_of
 from db.queries import agencies
 from evidence.crypto import (
     UNKNOWN_CLIENT_KEY,
-    InvalidToken,
     assertion_replay_deadline,
     public_jwk_from_pem,
     thumbprint,
     verify_client_assertion,
 )
+from evidence.errors import InvalidToken
 from gateway.config import Settings
 from tests.cli.runner import ccvc
 from tests.conftest import PASSWORD_HASH_OF, Api

@@ -1,0 +1,17 @@
+"""Evidence's own errors: a token or a receipt that does not verify, and a log that cannot record."""
+
+from db.errors import DomainError
+
+
+class InvalidToken(DomainError):
+    code = "UNAUTHENTICATED"
+
+
+class InvalidSignature(DomainError):
+    code = "INVALID_RECEIPT"
+
+
+class ReceiptUnavailable(DomainError):
+    """The log could not record a receipt: the response it belongs to must not leave."""
+
+    code = "RECEIPT_UNAVAILABLE"

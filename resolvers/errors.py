@@ -1,0 +1,19 @@
+"""The resolvers' own errors: what a caller may not do or read, and a request over its cost."""
+
+from db.errors import DomainError
+
+
+class Forbidden(DomainError):
+    code = "FORBIDDEN"
+
+
+class ForbiddenField(DomainError):
+    """The caller may read the row but not this field of it (or may not filter or sort by it)."""
+
+    code = "FORBIDDEN_FIELD"
+
+
+class CostExceeded(DomainError):
+    """The request's static cost (schema/cost.py) is over a maximum: refused before any statement runs."""
+
+    code = "MAX_COST_EXCEEDED"
