@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cli import accounts, agencies, database, grants, keys, receipts, schema, serve
 from cli._common import CommandError, load_settings, program
 from db.errors import DomainError
-from evidence.crypto import KeyConfigurationError
+from evidence.keyfiles import KeyConfigurationError
 from gateway.config import Settings
 
 GROUPS = (database, accounts, keys, agencies, grants, receipts, schema, serve)

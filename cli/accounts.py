@@ -6,7 +6,7 @@ from typing import Any
 
 from cli._common import CommandError, Commands, database, print_json, run
 from db.queries import accounts
-from evidence.crypto import has_key_ring
+from evidence.keyfiles import has_key_ring
 from gateway.auth import Authenticator, load_keys
 from gateway.config import Settings
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from cli._common import CommandError, Commands, database, print_json, run
 from db.queries import agencies
-from evidence.crypto import public_jwk_from_pem, sign_client_assertion, thumbprint
+from evidence.crypto import sign_client_assertion
+from evidence.keyfiles import public_jwk_from_pem, thumbprint
 from gateway.config import Settings
 
 MAX_ASSERTION_SECONDS = 300  # what the token endpoint accepts (README, Partner agencies)

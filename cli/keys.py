@@ -3,7 +3,8 @@
 import argparse
 
 from cli._common import CommandError, Commands, print_json
-from evidence.crypto import KeyRing, generate_key, has_key_ring, rotate_key
+from evidence.crypto import KeyRing
+from evidence.keyfiles import generate_key, has_key_ring, rotate_key
 from gateway.config import Settings
 
 

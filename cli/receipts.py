@@ -10,7 +10,8 @@ import orjson
 
 from cli._common import Commands, print_json
 from db.errors import DomainError
-from evidence.crypto import KeyRing, PublicKeys, has_key_ring
+from evidence.crypto import KeyRing, PublicKeys
+from evidence.keyfiles import has_key_ring
 from evidence.receipts import verify_consistency_proof, verify_inclusion_proof, verify_receipt
 from gateway.config import Settings
 

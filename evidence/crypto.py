@@ -1,4 +1,6 @@
-"""The gateway's signing keys and every JOSE operation: the ONLY module that imports `jose`.
+"""Every JOSE operation, on the keys of the ring (its files: evidence/keyfiles.py): access tokens, partners'
+client assertions (RFC 7523), and the compact JWS of receipts and log checkpoints. The ONLY module that
+imports `jose`, so that the rules below hold in one place.
 
 Rules (python-jose has known weak spots around HMAC keys): ES256 only. Keys are constructed once and
 bound to ES256; every decode names `algorithms=["ES256"]`; the header's `alg` must be ES256 and its
@@ -11,15 +13,12 @@ a published JWKS alone, so a receipt can be checked on a machine that has never 
 """
 
 import base64
-import hashlib
-import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,47 +31,32 @@ from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError, JWTClaim
 
 from db.errors import BadInput
 from evidence.errors import InvalidSignature, InvalidToken
+from evidence.keyfiles import (
+    DEVELOPMENT,
+    KeyConfigurationError,
+    b64url,
+    generate_key,
+    has_key_ring,
+    manifest_mtime,
+    public_jwk_of,
+    read_manifest,
+    thumbprint,
+)
 
 log = logging.getLogger("ccvc.keys")
 
 ALGORITHM: Final = "ES256"
 _REQUIRED_CLAIMS: Final = ("iss", "aud", "sub", "exp", "nbf", "iat", "jti")
 _CLOCK_SKEW_SECONDS: Final = 10
-_MANIFEST: Final = "keyring.json"
 # How often a running gateway looks at the manifest for a rotation made by `ccvc keys rotate`.
 _REFRESH_SECONDS: Final = 1.0
-DEVELOPMENT: Final = "development"  # origin of a key the gateway made itself because none existed
 
 
-class KeyConfigurationError(Exception):
-    """The key directory is missing, unreadable or unsafe; the gateway must not start."""
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _canonical_b64url(part: str) -> bool:
+def _canonicalb64url(part: str) -> bool:
     try:
-        return _b64url(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) == part
+        return b64url(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) == part
     except ValueError:
         return False
-
-
-def _public_jwk(public: ec.EllipticCurvePublicKey) -> dict[str, str]:
-    numbers = public.public_numbers()
-    return {
-        "kty": "EC",
-        "crv": "P-256",
-        "x": _b64url(numbers.x.to_bytes(32, "big")),
-        "y": _b64url(numbers.y.to_bytes(32, "big")),
-    }
-
-
-def thumbprint(public_jwk: Mapping[str, str]) -> str:
-    """RFC 7638 JWK thumbprint: the key's id, derived from the key itself."""
-    canonical = json.dumps({k: public_jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True)
-    return _b64url(hashlib.sha256(canonical.encode()).digest())
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +83,7 @@ def _load_key(pem: bytes, entry: Mapping[str, Any]) -> SigningKey:
     private = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
         raise KeyConfigurationError(f"Key '{kid_expected}' is not a P-256 EC key")
-    public_jwk = _public_jwk(private.public_key())
+    public_jwk = public_jwk_of(private.public_key())
     kid = thumbprint(public_jwk)
     if kid != kid_expected:
         raise KeyConfigurationError(f"Key file '{kid_expected}.pem' holds key '{kid}'")
@@ -128,7 +112,7 @@ class KeyRing:
         self.keys_dir = keys_dir
         self._install(keys)
         self._checked = time.monotonic()
-        self._mtime = _manifest_mtime(keys_dir)
+        self._mtime = manifest_mtime(keys_dir)
         self._production = False
 
     def _install(self, keys: list[SigningKey]) -> None:
@@ -154,7 +138,7 @@ class KeyRing:
         if self.keys_dir is None or now - self._checked < _REFRESH_SECONDS:
             return
         self._checked = now
-        mtime = _manifest_mtime(self.keys_dir)
+        mtime = manifest_mtime(self.keys_dir)
         if mtime != self._mtime:
             self._mtime = mtime
             try:
@@ -213,10 +197,6 @@ class KeyRing:
         return PublicKeys.from_jwks(self.jwks())
 
 
-def has_key_ring(keys_dir: Path) -> bool:
-    return (keys_dir / _MANIFEST).exists()
-
-
 def _refuse_development(keys: list[SigningKey]) -> None:
     development = [k.kid for k in keys if k.origin == DEVELOPMENT]
     if development:
@@ -226,35 +206,14 @@ def _refuse_development(keys: list[SigningKey]) -> None:
         )
 
 
-def _manifest_mtime(keys_dir: Path | None) -> int | None:
-    if keys_dir is None:
-        return None
-    try:
-        return (keys_dir / _MANIFEST).stat().st_mtime_ns
-    except FileNotFoundError:
-        return None
-
-
 def _read_keys(keys_dir: Path) -> list[SigningKey]:
     keys = []
-    for entry in _read_manifest(keys_dir):
+    for entry in read_manifest(keys_dir):
         path = keys_dir / f"{entry['kid']}.pem"
         if path.stat().st_mode & 0o077:
             raise KeyConfigurationError(f"'{path}' is readable by others: chmod 600 it")
         keys.append(_load_key(path.read_bytes(), entry))
     return keys
-
-
-def _read_manifest(keys_dir: Path) -> list[dict[str, Any]]:
-    entries: list[dict[str, Any]] = json.loads((keys_dir / _MANIFEST).read_text())["keys"]
-    return entries
-
-
-def _write_manifest(keys_dir: Path, entries: list[dict[str, Any]]) -> None:
-    # Written beside and renamed over: a gateway reading the manifest sees the old one or the new one.
-    temporary = keys_dir / f".{_MANIFEST}.{os.getpid()}"
-    temporary.write_text(json.dumps({"keys": entries}, indent=2) + "\n")
-    os.replace(temporary, keys_dir / _MANIFEST)
 
 
 def _header_kid(token: str, what: str, max_token_bytes: int, *, typ: str | None = None) -> str | None:
@@ -316,44 +275,6 @@ def _check_times(claims: Mapping[str, Any], what: str, *, max_lifetime_seconds: 
         raise InvalidToken(f"{what} lives longer than {max_lifetime_seconds} s (`exp` - `iat`)")
 
 
-def _new_key_file(keys_dir: Path) -> str:
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    private = ec.generate_private_key(ec.SECP256R1())
-    kid = thumbprint(_public_jwk(private.public_key()))
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    fd = os.open(keys_dir / f"{kid}.pem", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    return kid
-
-
-def generate_key(keys_dir: Path, *, origin: str = "operator") -> str:
-    """Create the first P-256 key, stored 0600 beside the manifest, and return its kid."""
-    if has_key_ring(keys_dir):
-        raise KeyConfigurationError(f"'{keys_dir}' already holds a key ring: rotate it with `ccvc keys rotate`")
-    kid = _new_key_file(keys_dir)
-    created = datetime.now(UTC).isoformat()
-    _write_manifest(keys_dir, [{"kid": kid, "status": "active", "created": created, "origin": origin}])
-    return kid
-
-
-def rotate_key(keys_dir: Path) -> tuple[str, str]:
-    """Make a new active key and retire the current one, which stays listed (and published) so that
-    everything it signed keeps verifying. Returns (new kid, retired kid)."""
-    entries = _read_manifest(keys_dir)
-    current = [e for e in entries if e["status"] == "active"]
-    if len(current) != 1:
-        raise KeyConfigurationError(f"Expected exactly one active key in '{keys_dir}', found {len(current)}")
-    kid = _new_key_file(keys_dir)
-    now = datetime.now(UTC).isoformat()
-    current[0].update(status="retired", retired=now)
-    entries.append({"kid": kid, "status": "active", "created": now, "origin": "operator"})
-    _write_manifest(keys_dir, entries)
-    return kid, str(current[0]["kid"])
-
-
 @dataclass(frozen=True, slots=True)
 class PublicKeys:
     """Verification keys from a JWKS (the gateway's `/.well-known/jwks.json`): EC P-256 only, each bound
@@ -385,7 +306,7 @@ class PublicKeys:
             kid = _header_kid(token, "Signature", max_bytes)
         except InvalidToken as error:
             raise InvalidSignature(error.message) from None
-        if not all(_canonical_b64url(part) for part in token.split(".")):
+        if not all(_canonicalb64url(part) for part in token.split(".")):
             # base64 ignores a final character's spare bits: without this, several spellings of one
             # JWS would all verify, and "flip any character and it fails" would not hold.
             raise InvalidSignature("The JWS is not in canonical base64url")
@@ -414,19 +335,6 @@ _MAX_JTI_LENGTH: Final = 128  # the width of used_assertion.jti
 UNKNOWN_CLIENT_KEY: Final = "Unknown client, or the assertion's key is not registered to it"
 
 
-def public_jwk_from_pem(pem: bytes) -> dict[str, str]:
-    """The public JWK (kty, crv, x, y) of a PEM SubjectPublicKeyInfo; only P-256, the ES256 curve."""
-    if b"PRIVATE KEY" in pem:
-        raise BadInput("This is a private key: it stays with the agency; register its public key (BEGIN PUBLIC KEY)")
-    try:
-        public = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise BadInput("Not a PEM public key (expected -----BEGIN PUBLIC KEY-----)") from None
-    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
-        raise BadInput("The public key must be an EC key on P-256 (secp256r1), the curve of ES256")
-    return _public_jwk(public)
-
-
 def sign_client_assertion(private_pem: bytes, *, client_id: str, audience: str, lifetime_seconds: int = 60) -> str:
     """What a partner agency sends to the token endpoint (RFC 7523): a fresh, single-use ES256 JWT
     signed with its private key, its header naming the key's RFC 7638 thumbprint (the registered kid)."""
@@ -446,7 +354,7 @@ def sign_client_assertion(private_pem: bytes, *, client_id: str, audience: str, 
         "jti": uuid.uuid4().hex,
     }
     key = jwk.construct(private_pem.decode(), algorithm=ALGORITHM)
-    kid = thumbprint(_public_jwk(private.public_key()))
+    kid = thumbprint(public_jwk_of(private.public_key()))
     return str(jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": "JWT"}))
 
 

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from evidence.crypto import KeyConfigurationError, KeyRing, generate_key
+from evidence.crypto import KeyRing
 from evidence.errors import InvalidToken
+from evidence.keyfiles import KeyConfigurationError, generate_key
 
 ISS, AUD = "ccvc-gateway", "ccvc-gateway"
 

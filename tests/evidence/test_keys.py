@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from evidence.crypto import KeyConfigurationError, KeyRing, PublicKeys, generate_key, rotate_key
+from evidence.crypto import KeyRing, PublicKeys
 from evidence.errors import InvalidToken
+from evidence.keyfiles import KeyConfigurationError, generate_key, rotate_key
 from evidence.receipts import verify_receipt
 from gateway.app import create_app
 from gateway.auth import Authenticator

@@ -35,14 +35,9 @@ from db.engine import create_engine
 from db.errors import BadInput
 from db.models import Account, Agency, table_of
 from db.queries import agencies
-from evidence.crypto import (
-    UNKNOWN_CLIENT_KEY,
-    assertion_replay_deadline,
-    public_jwk_from_pem,
-    thumbprint,
-    verify_client_assertion,
-)
+from evidence.crypto import UNKNOWN_CLIENT_KEY, assertion_replay_deadline, verify_client_assertion
 from evidence.errors import InvalidToken
+from evidence.keyfiles import public_jwk_from_pem, thumbprint
 from gateway.config import Settings
 from tests.cli.runner import ccvc
 from tests.conftest import PASSWORD_HASH_OF, Api
