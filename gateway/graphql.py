@@ -109,6 +109,34 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     return formatted
 
 
+def in_answer_order(errors: list[GraphQLError], data: Any) -> list[GraphQLError]:
+    """The errors in the order their paths stand in the data (those without a path first). graphql-core
+    lists them as resolvers finish: for the items of a list, in the order their statements happened to
+    complete. A client gets the same order every time, whichever path answered."""
+    return sorted(errors, key=lambda error: _place(error.path, data))
+
+
+def _place(path: list[str | int] | None, data: Any) -> tuple[int, ...]:
+    """Where `path` stands in `data`: a list index as it is, a key by its place among its object's keys
+    (the document's order); a step past a null or a missing key sorts last among its siblings."""
+    if path is None:
+        return (-1,)
+    place: list[int] = []
+    node = data
+    for step in path:
+        if isinstance(step, int):
+            place.append(step)
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        elif isinstance(node, dict):
+            keys = list(node)
+            place.append(keys.index(step) if step in node else len(keys))
+            node = node.get(step)
+        else:
+            place.append(0)
+            node = None
+    return tuple(place)
+
+
 class GraphQLView(GraphQL[RequestContext, None]):
     def __init__(
         self,
@@ -186,7 +214,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             del response["data"]
         if result.errors:
             with phase("serialize"):
-                response["errors"] = [_format(error) for error in result.errors]
+                response["errors"] = [_format(error) for error in in_answer_order(result.errors, result.data)]
         if result.extensions:
             response["extensions"] = result.extensions
         if context is not None and data is not None and request.state.ccvc_receipt:
