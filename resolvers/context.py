@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -16,6 +16,11 @@ from policies.written import Scopes
 from resolvers.loaders import Loaders
 from resolvers.receipts import ReceiptService
 from resolvers.transaction import Transaction
+
+# Pooled connections one request holds at once. graphql-core runs sibling resolvers concurrently: a list
+# of 60 units each asking its page of officials would otherwise take 60 connections at once, exhaust the
+# pool (10 + 10 overflow per process) and answer 503 after the pool's wait, its own request and others'.
+MAX_CONNECTIONS_PER_REQUEST: Final = 4
 
 
 class RequestAnswered(RuntimeError):
@@ -48,6 +53,7 @@ class RequestContext:
     # Once the operation has its answer, nothing more is read for it (settle).
     answered: bool = False
     _reading: set["asyncio.Task[Any]"] = field(default_factory=set)
+    _pooled: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONNECTIONS_PER_REQUEST))
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.connect, self.scope)
@@ -84,7 +90,7 @@ class RequestContext:
             async with self.transaction.using() as conn:
                 yield conn
             return
-        async with reading(self.engine) as conn:
+        async with self._pooled, reading(self.engine) as conn:
             yield conn
 
     @asynccontextmanager
