@@ -52,7 +52,7 @@ _CLOCK_SKEW_SECONDS: Final = 10
 _REFRESH_SECONDS: Final = 1.0
 
 
-def _canonicalb64url(part: str) -> bool:
+def _canonical_b64url(part: str) -> bool:
     try:
         return b64url(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) == part
     except ValueError:
@@ -306,7 +306,7 @@ class PublicKeys:
             kid = _header_kid(token, "Signature", max_bytes)
         except InvalidToken as error:
             raise InvalidSignature(error.message) from None
-        if not all(_canonicalb64url(part) for part in token.split(".")):
+        if not all(_canonical_b64url(part) for part in token.split(".")):
             # base64 ignores a final character's spare bits: without this, several spellings of one
             # JWS would all verify, and "flip any character and it fails" would not hold.
             raise InvalidSignature("The JWS is not in canonical base64url")

@@ -1,10 +1,10 @@
 """Selections -> plan. What is compiled: one root field of a query among `officials`, `official`, `me`,
 `unit`, `units`, `position` and `codeList`; below them every field of an official (the catalog's),
 of a unit and of a position, their units, positions, children and child records at any depth, inside
-lists too; and `Unit.officials` and `Position.holders` of a unit or position the answer holds once.
-What is not (Unsupported, so the resolver tree answers and the fallback is counted): mutations and
-subscriptions, introspection, several root fields, and `Unit.officials` or `Position.holders` of units
-or positions inside a list (one page of officials per item of the list)."""
+lists too; and the pages of officials below units and positions (`Unit.officials`, `Position.holders`),
+each read by a statement of its own once the unit's or position's id is known. What is not
+(Unsupported, so the resolver tree answers and the fallback is counted): mutations and subscriptions,
+introspection, and several root fields."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,43 +55,43 @@ def _at(selected: Selected, check: str | None = None) -> Field:
 
 @dataclass(frozen=True, slots=True)
 class _Where:
-    """Where an object sits: `keys` from the root field down to it when the answer holds it once (a
-    single root object and the units and positions it points at), None inside any list."""
+    """Where an object sits: the response keys from the root field down to it, list indices left out
+    (what finds a nested page's arguments in each request's selections)."""
 
-    keys: tuple[str, ...] | None
+    keys: tuple[str, ...]
 
     def below(self, s: Selected) -> "_Where":
-        return _Where(None if self.keys is None else (*self.keys, s.key))
+        return _Where((*self.keys, s.key))
 
 
-_LISTED: Final = _Where(None)
+_ROOT: Final = _Where(())
 
 
 def _root(s: Selected) -> Root:
-    once = _Where(())
     match s.name:
         case "officials":
-            return _connection(s)
+            return _connection(s, _ROOT)
         case "official":
-            return One(_at(s), "arguments", _object("official", s.below, once))
+            return One(_at(s), "arguments", _object("official", s.below, _ROOT))
         case "me":
-            return One(_at(s), "me", _object("official", s.below, once))
+            return One(_at(s), "me", _object("official", s.below, _ROOT))
         case "unit":
-            return One(_at(s), "arguments", _object("unit", s.below, once))
+            return One(_at(s), "arguments", _object("unit", s.below, _ROOT))
         case "units":
-            return UnitList(_at(s), _object("unit", s.below, _LISTED))
+            return UnitList(_at(s), _object("unit", s.below, _ROOT))
         case "position":
-            return One(_at(s), "arguments", _object("position", s.below, once))
+            return One(_at(s), "arguments", _object("position", s.below, _ROOT))
         case "codeList":
-            return CodeList(_at(s), str(s.arguments["name"]), _parts(s.below, {"code", "label"}, "Code"))
+            return CodeList(_at(s), _parts(s.below, {"code", "label"}, "Code"))
     raise Unsupported(f"root field {s.name}")
 
 
-def _connection(s: Selected) -> Connection:
-    return Connection(_at(s), tuple(_connection_part(p) for p in s.below))
+def _connection(s: Selected, where: _Where) -> Connection:
+    """A page of officials; `where` is where its field sits (the root's own keys for `officials`)."""
+    return Connection(_at(s), tuple(_connection_part(p, where) for p in s.below))
 
 
-def _connection_part(s: Selected) -> Part:
+def _connection_part(s: Selected, where: _Where) -> Part:
     match s.name:
         case "__typename":
             return Typename(_at(s), "OfficialConnection")
@@ -101,10 +101,10 @@ def _connection_part(s: Selected) -> Part:
             names = {"hasNextPage", "hasPreviousPage", "startCursor", "endCursor"}
             return PageInfoPlan(_at(s), _parts(s.below, names, "PageInfo"))
         case "nodes":
-            return Nodes(_at(s), _object("official", s.below, _LISTED))
+            return Nodes(_at(s), _object("official", s.below, where.below(s)))
         case "edges":
             node = next((e for e in s.below if e.name == "node"), None)
-            item = _object("official", node.below, _LISTED) if node is not None else None
+            item = _object("official", node.below, where.below(s).below(node)) if node is not None else None
             parts = _parts(s.below, {"cursor", "node"}, "OfficialEdge")
             return Edges(_at(s), parts, _at(node) if node is not None else None, item)
     raise Unsupported(f"OfficialConnection.{s.name}")
@@ -178,9 +178,9 @@ def _unit(s: Selected, where: _Where) -> Node:
         case "topUnit":
             return Ref(_at(s), "top_unit_id", "unit", _object("unit", s.below, where.below(s)), required=True)
         case "children":
-            return Many(_at(s), "children", None, _object("unit", s.below, _LISTED))
+            return Many(_at(s), "children", None, _object("unit", s.below, where.below(s)))
         case "positions":
-            return Many(_at(s), "positions", None, _object("position", s.below, _LISTED))
+            return Many(_at(s), "positions", None, _object("position", s.below, where.below(s)))
         case "officials":
             return _nested(s, "unit", where)
     raise Unsupported(f"Unit.{s.name}")
@@ -200,9 +200,8 @@ def _position(s: Selected, where: _Where) -> Node:
 
 
 def _nested(s: Selected, by: Literal["unit", "position"], where: _Where) -> Nested:
-    if where.keys is None:
-        raise Unsupported(f"{_TYPE_NAMES[by]}.{s.name} inside a list")
-    return Nested(_at(s), by, _connection(s), (*where.keys, s.key))
+    at = where.below(s)
+    return Nested(_at(s), by, _connection(s, at), at.keys)
 
 
 _BUILDERS: Mapping[Table, Callable[[Selected, _Where], Node]] = {

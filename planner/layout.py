@@ -36,22 +36,12 @@ class Sub:
     offset: int
 
 
-@dataclass(frozen=True, slots=True)
-class Below:
-    """A page of officials below a unit or position of the row (`source`: 0, the base row; k, the k-th
-    join), read by a statement of its own once this one has given the unit's or position's id."""
-
-    source: int
-    nested: Nested
-
-
 @dataclass
 class Layout:
     base: Table
     base_columns: tuple[str, ...]
     joins: list[Join] = field(default_factory=list)
     subs: list[Sub] = field(default_factory=list)
-    below: list[Below] = field(default_factory=list)
     width: int = 0
     total: int | None = None  # where the page's total sits, when totalCount is asked
 
@@ -90,15 +80,14 @@ def _place(plan: Layout, obj: Obj, source: int, lists: list[tuple[int, Many, tup
             _place(plan, node.item, len(plan.joins), lists)
         elif isinstance(node, Many):
             lists.append((source, node, item_columns(node.item)))
-        elif isinstance(node, Nested):
-            plan.below.append(Below(source, node))
 
 
 def item_columns(obj: Obj) -> tuple[str, ...]:
     """The columns a listed item's array starts with (at least the id: items asking for `__typename`
-    alone are still one item per row). Its units, positions and lists follow, one array each, in the
-    order of `item_extras`."""
-    return tuple(dict.fromkeys(_columns(obj))) or ("id",)
+    alone are still one item per row; and the id its pages of officials are pinned to). Its units,
+    positions and lists follow, one array each, in the order of `item_extras`."""
+    pinned = ["id"] if any(isinstance(node, Nested) for node in obj.fields) else []
+    return tuple(dict.fromkeys([*_columns(obj), *pinned])) or ("id",)
 
 
 def item_extras(obj: Obj) -> list[Ref | Many]:

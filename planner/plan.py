@@ -70,10 +70,10 @@ class Many:
 
 @dataclass(frozen=True, slots=True)
 class Nested:
-    """`Unit.officials` or `Position.holders` of a unit or position the answer holds once (below a single
-    root object, never inside a list): a page of officials of its own, read by a second statement once
-    the first has given the unit's or position's id. `keys` are the response keys from the root field
-    down to this one: where its arguments are found in each request, and where its errors point."""
+    """`Unit.officials` or `Position.holders`: a page of officials of its own for each unit or position
+    written, read by a statement of its own once the unit's or position's id is known. `keys` are the
+    response keys from the root field down to this one (list indices left out): where its arguments are
+    found in each request's selections, the same for every item of a list."""
 
     at: Field
     by: Literal["unit", "position"]
@@ -148,10 +148,9 @@ class UnitList:
 
 @dataclass(frozen=True, slots=True)
 class CodeList:
-    """`codeList(name)`: no SQL at all."""
+    """`codeList(name)`: no SQL at all. The name is the request's argument (a variable may give it)."""
 
     at: Field
-    name: str
     parts: tuple[tuple[str, str], ...]
 
 

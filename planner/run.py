@@ -19,6 +19,7 @@ from sqlalchemy import Select
 from db.engine import unavailable
 from db.errors import DomainError
 from db.queries import officials, positions, units
+from evidence.records import Exposure
 from planner.build import Unsupported, plan
 from planner.collect import NotCollected, Selected, collect
 from planner.kept import Kept, variables_key
@@ -27,11 +28,14 @@ from planner.plan import (
     CodeList,
     Connection,
     Edges,
+    Many,
+    Nested,
     Nodes,
     Obj,
     One,
     PageInfoPlan,
     Plan,
+    Ref,
     TotalCount,
     Typename,
     UnitList,
@@ -150,19 +154,15 @@ class Reader:
         if isinstance(found, str):
             return self._fallback(ctx, found)
         compiled, selected = found
+        # The officials this path reads count in the receipt only if it answers: a nested page refused after
+        # the first statement leaves the answer to the resolver tree, whose own reads are what count then.
+        before = ctx.exposed
+        ctx.exposed = Exposure(set(before.ids), set(before.matched))
         try:
             answer = await _answer(Request(ctx, compiled, self.statements), selected)
-        except Fallback as reason:
-            return self._fallback(ctx, f"fallback: {reason}")
-        except (DomainError, Mismatch) as reason:
-            # The resolver tree gives the error (a refused argument, a value it would not write).
-            log.debug("Resolver tree answers: %s", reason)
-            return self._fallback(ctx, f"refused: {type(reason).__name__}")
         except Exception as error:
-            if unavailable(error):
-                raise
-            log.exception("The compiled read path failed; the resolver tree answers")
-            return self._fallback(ctx, f"error: {type(error).__name__}")
+            ctx.exposed = before
+            return self._fallback(ctx, _why(error))
         self.stats.compiled += 1
         ctx.read_path = "compiled"
         self._report()
@@ -220,6 +220,21 @@ class Reader:
         return made if isinstance(made, str) else (made, collected.selections[0])
 
 
+def _why(error: Exception) -> str:
+    """Why the resolver tree answers a request the compiled path began (a fixed text, for the count); a
+    database that is down is not a reason but the request's answer (503), raised on."""
+    if isinstance(error, Fallback):
+        return f"fallback: {error}"
+    if isinstance(error, DomainError | Mismatch):
+        # The resolver tree gives the error (a refused argument, a value it would not write).
+        log.debug("Resolver tree answers: %s", error)
+        return f"refused: {type(error).__name__}"
+    if unavailable(error):
+        raise error
+    log.exception("The compiled read path failed; the resolver tree answers", exc_info=error)
+    return f"error: {type(error).__name__}"
+
+
 def _signature(selections: Any) -> tuple[Any, ...]:
     return tuple((s.key, s.name, _signature(s.below)) for s in selections)
 
@@ -237,8 +252,24 @@ def _compile(made: Plan) -> Compiled:
             placed = layout(table, items)
         case CodeList():
             return Compiled(made, None, [])
-    below = {id(b.nested): _compile(Plan(b.nested.connection)) for b in placed.below}
+    below: dict[int, Compiled] = {}
+    for nested in _pages(items):
+        page = _compile(Plan(nested.connection))
+        below |= {id(nested): page} | page.below  # the pages below a page's officials too, in one map
     return Compiled(made, placed, compile_items(items, placed), below)
+
+
+def _pages(objects: list[Obj]) -> list[Nested]:
+    """The pages of officials asked below these objects, through their units, positions and lists (not
+    through another page, whose own plan holds those)."""
+    found: list[Nested] = []
+    for obj in objects:
+        for node in obj.fields:
+            if isinstance(node, Nested):
+                found.append(node)
+            elif isinstance(node, Ref | Many):
+                found += _pages([node.item])
+    return found
 
 
 def _connection_items(root: Connection) -> list[Obj]:
@@ -290,18 +321,19 @@ async def _answer(request: Request, selected: Selected) -> Answer:
         case UnitList():
             value = await _units(request, root, arguments, run)
         case CodeList():
-            value = _code_list(root)
+            value = _code_list(root, str(arguments["name"]))
     await _pages_below(request, selected, run)
     return Answer({root.at.key: value}, run.errors)
 
 
 async def _pages_below(request: Request, selected: Selected, run: Run) -> None:
     """The pages of officials below the units and positions written (Unit.officials, Position.holders),
-    each by a statement of its own, in the order the answer holds them; their errors follow the others."""
-    for nested, parent_id, page in list(run.pending):
+    each by a statement of its own, in the order the answer holds them (then the pages below those
+    pages' officials); their errors follow the others."""
+    while run.pending:
+        nested, parent_id, path, page = run.pending.pop(0)
         below = Request(request.ctx, request.compiled.below[id(nested)], request.statements)
         arguments = _selected_at(selected, nested.keys).arguments
-        path = (selected.key, *nested.keys)
         fixed = {"unit": parent_id} if nested.by == "unit" else {"position_id": parent_id}
         page.update(await _connection(below, nested.connection, arguments, run, path, **fixed))
 
@@ -514,8 +546,8 @@ async def _units(request: Request, root: UnitList, arguments: dict[str, Any], ru
     return [write(row, (root.at.key, i), run) for i, row in enumerate(rows)]
 
 
-def _code_list(root: CodeList) -> list[dict[str, Any]]:
-    values = resolve_code_list(root.name)
+def _code_list(root: CodeList, name: str) -> list[dict[str, Any]]:
+    values = resolve_code_list(name)
     return [
         {key: "Code" if name.startswith("__typename") else getattr(value, name) for key, name in root.parts}
         for value in values

@@ -37,11 +37,12 @@ class Run:
 
     readable: Callable[[str], frozenset[str]]
     errors: list[GraphQLError] = field(default_factory=list)
-    pending: list[tuple[Nested, Any, dict[str, Any]]] = field(default_factory=list)
+    pending: list[tuple[Nested, Any, Path, dict[str, Any]]] = field(default_factory=list)
 
-    def later(self, nested: Nested, parent_id: Any) -> dict[str, Any]:
+    def later(self, nested: Nested, parent_id: Any, path: Path) -> dict[str, Any]:
+        """The page of officials at `path`, below the unit or position `parent_id`: empty until it is read."""
         page: dict[str, Any] = {}
-        self.pending.append((nested, parent_id, page))
+        self.pending.append((nested, parent_id, path, page))
         return page
 
     def refuse(self, at: Field, path: Path) -> None:
@@ -209,16 +210,30 @@ def _part(node: Node, layout: Layout, walk: _Cursor, source: int, names: _Names)
             return _ref(node, layout, walk, names)
         case Many():
             sub = next(walk.subs)
-            index, many = sub.offset, _many(node)
+            index, many, key = sub.offset, _many(node), node.at.key
+            if not has_pages(node.item):
+                return _Part(
+                    _checked(node.at, lambda row, readable, path, run: many(row[index])), f"{names(many)}(row[{index}])"
+                )
             return _Part(
-                _checked(node.at, lambda row, readable, path, run: many(row[index])), f"{names(many)}(row[{index}])"
+                _checked(node.at, lambda row, readable, path, run: many(row[index], (*path, key), run)),
+                f"{names(many)}(row[{index}], path + ({names(key)},), run)",
             )
         case Nested():
-            index = layout.index(source, "id")
+            index, key = layout.index(source, "id"), node.at.key
             return _Part(
-                lambda row, readable, path, run: run.later(node, row[index]), f"run.later({names(node)}, row[{index}])"
+                lambda row, readable, path, run: run.later(node, row[index], (*path, key)),
+                f"run.later({names(node)}, row[{index}], path + ({names(key)},))",
             )
     raise AssertionError(node)
+
+
+def has_pages(obj: Obj) -> bool:
+    """Whether a page of officials is asked below this object, at any depth: then its writers carry the
+    path (where the page's errors point) and the request's run (which reads the page)."""
+    return any(
+        isinstance(node, Nested) or (isinstance(node, Ref | Many) and has_pages(node.item)) for node in obj.fields
+    )
 
 
 def _coded(node: Coded) -> Callable[[Any], Any]:
@@ -265,24 +280,33 @@ def _ref(node: Ref, layout: Layout, walk: _Cursor, names: _Names) -> _Part:
         return inner(row, (*path, node.at.key), run)
 
     # The joined object's own fields are never checked (units and positions carry no grant mask), so its
-    # writer is its generated expression; the path it is given is only for errors, which it has none of.
-    expression = f"({names(missing)}() if row[{present}] is None else {names(inner)}(row, (), run))"
+    # writer is its generated expression; it needs its path only where a page of officials is below it.
+    below = f"path + ({names(node.at.key)},)" if has_pages(node.item) else "()"
+    expression = f"({names(missing)}() if row[{present}] is None else {names(inner)}(row, {below}, run))"
     return _Part(_checked(node.at, write), expression)
 
 
-def _many(node: Many) -> Callable[[Any], list[dict[str, Any]]]:
-    """A list below a row, from the JSON text of its array of arrays (planner/sql.py)."""
+def _many(node: Many) -> Callable[..., list[dict[str, Any]]]:
+    """A list below a row, from the JSON text of its array of arrays (planner/sql.py); with the list's
+    path and the run where a page of officials is asked below its items."""
     item = _array_item(node.item)
+    if not has_pages(node.item):
 
-    def write(array: Any) -> list[dict[str, Any]]:
-        return [item(values) for values in orjson.loads(array)]
+        def write(array: Any) -> list[dict[str, Any]]:
+            return [item(values) for values in orjson.loads(array)]
 
-    return write
+        return write
+
+    def write_with_pages(array: Any, path: Path, run: Run) -> list[dict[str, Any]]:
+        return [item(values, (*path, i), run) for i, values in enumerate(orjson.loads(array))]
+
+    return write_with_pages
 
 
-def _array_item(obj: Obj) -> Callable[[list[Any]], dict[str, Any]]:
+def _array_item(obj: Obj) -> Callable[..., dict[str, Any]]:
     """One listed item, from its array of values (layout.item_columns, then one array per unit, position
-    or list, layout.item_extras): a generated dict display (`row` is the array)."""
+    or list, layout.item_extras): a generated dict display (`row` is the array). Where a page of officials
+    is asked below the item, the writer also takes the item's path and the run."""
     names = _Names()
     positions = {column: i for i, column in enumerate(item_columns(obj))}
     extras = {id(node): len(positions) + i for i, node in enumerate(item_extras(obj))}
@@ -298,14 +322,21 @@ def _array_item(obj: Obj) -> Callable[[list[Any]], dict[str, Any]]:
                 expression = f"{names(_coded(node))}(row[{positions[node.column]}])"
             case Ref():
                 at, inner, missing = extras[id(node)], _array_item(node.item), _missing(node)
-                expression = f"({names(missing)}() if row[{at}] is None else {names(inner)}(row[{at}]))"
+                call = f"row[{at}], path + ({names(node.at.key)},), run" if has_pages(node.item) else f"row[{at}]"
+                expression = f"({names(missing)}() if row[{at}] is None else {names(inner)}({call}))"
             case Many():
                 at, inner = extras[id(node)], _array_item(node.item)
-                expression = f"[{names(inner)}(item) for item in row[{at}]]"
-            case _:
-                raise AssertionError(node)  # the builder allows no page of officials inside a list
+                if has_pages(node.item):
+                    key = names(node.at.key)
+                    expression = f"[{names(inner)}(item, path + ({key}, i), run) for i, item in enumerate(row[{at}])]"
+                else:
+                    expression = f"[{names(inner)}(item) for item in row[{at}]]"
+            case Nested():
+                key = names(node.at.key)
+                expression = f"run.later({names(node)}, row[{positions['id']}], path + ({key},))"
         fields.append(f"{names(node.at.key)}: {expression}")
-    return names.function("def write(row):\n    return {" + ", ".join(fields) + "}\n")
+    signature = "row, path, run" if has_pages(obj) else "row"
+    return names.function(f"def write({signature}):\n    return {{" + ", ".join(fields) + "}\n")
 
 
 def compile_items(items: list[Obj], layout: Layout) -> list[ObjectWriter]:

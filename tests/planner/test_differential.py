@@ -178,3 +178,24 @@ def test_paging_with_real_cursors_answers_exactly_as_the_resolver_tree(
         if not page["pageInfo"]["hasNextPage"]:
             break
         variables["after"] = page["pageInfo"]["endCursor"]
+
+
+# Found by review: each once answered differently from the resolver tree.
+REFUSED_AFTER_A_PAGE = (
+    '{ position(id: "1") { unit { officials(first: 3) { nodes { id } } } holders(after: "bogus") { totalCount } } }'
+)
+CODE_LIST_BY_VARIABLE = "query($n: String!) { codeList(name: $n) { code } }"
+
+
+def test_a_page_read_before_a_refused_one_is_not_in_the_receipt(paths: Paths) -> None:
+    """The first page is read, the second refuses its cursor: the resolver tree answers, and the receipt
+    lists only what its answer carries (it once also listed the first page's officials)."""
+    compiled, resolvers = paths.both(REFUSED_AFTER_A_PAGE, {}, "admin")
+    assert_same(compiled, resolvers, REFUSED_AFTER_A_PAGE)
+
+
+def test_a_code_list_named_by_a_variable_is_the_one_named(paths: Paths) -> None:
+    """The plan is kept per document: the list's name is the request's argument, not the first one's."""
+    for name in ("gender", "ethnicity", "rank"):
+        compiled, resolvers = paths.both(CODE_LIST_BY_VARIABLE, {"n": name}, "admin")
+        assert_same(compiled, resolvers, name)

@@ -74,6 +74,20 @@ def test_a_page_below_a_single_unit_or_position_is_one_statement_more(api: Api, 
     assert reader.stats.compiled == compiled + 1
 
 
+PAGES_IN_A_LIST = """{ units(kind: MINISTRY) { code officials(first: 2) { totalCount nodes { code } } } }"""
+
+
+def test_a_page_below_each_item_of_a_list_is_one_statement_per_item(api: Api) -> None:
+    """The resolver tree reads each unit's page with two statements (the page, its count); the compiled
+    path with one, and the list itself with one more."""
+    ministries = len(api.data("{ units(kind: MINISTRY) { id } }", as_user="hr.BNV")["units"])
+    api.data(PAGES_IN_A_LIST, as_user="hr.BNV")  # and the cost bound's largest list sizes
+    reader: Any = api.state.reader
+    compiled = reader.stats.compiled
+    assert len(_reads(api, PAGES_IN_A_LIST, "hr.BNV")) == 1 + ministries
+    assert reader.stats.compiled == compiled + 1
+
+
 def test_the_first_fallback_of_each_reason_is_logged(api: Api, caplog: Any) -> None:
     reader: Any = api.state.reader
     reader.stats.fallbacks.clear()
