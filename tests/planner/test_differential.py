@@ -199,3 +199,16 @@ def test_a_code_list_named_by_a_variable_is_the_one_named(paths: Paths) -> None:
     for name in ("gender", "ethnicity", "rank"):
         compiled, resolvers = paths.both(CODE_LIST_BY_VARIABLE, {"n": name}, "admin")
         assert_same(compiled, resolvers, name)
+
+
+PAGES_IN_A_PAGE = """{ unit(code: "BNV.VP") { officials(first: 2) { nodes { code religion { code }
+  position { title holders(first: 2) { totalCount nodes { code salaryCoefficient } } } } } } }"""
+
+
+@pytest.mark.parametrize("principal", ["admin", "hr.BNV", "agency.bhxh", "SH00000690"])
+def test_pages_below_the_officials_of_a_page_answer_as_the_resolver_tree(paths: Paths, principal: str) -> None:
+    """Not drawn by the generator (a page per official soon passes the cost bound): one such document."""
+    before = paths.reader.stats.compiled
+    compiled, resolvers = paths.both(PAGES_IN_A_PAGE, {}, principal)
+    assert_same(compiled, resolvers, principal)
+    assert paths.reader.stats.compiled == before + 1
