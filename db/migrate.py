@@ -72,7 +72,7 @@ async def schema_state(url: str) -> SchemaState:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            if not await _has_version_table(conn):
+            if not await has_version_table(conn):
                 return SchemaState("empty")
             revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except Exception as error:  # a probe: whatever the driver raises (no such database, refused, ...) is the answer
@@ -93,7 +93,7 @@ def _known(revision: str | None) -> bool:
         return False
 
 
-async def _has_version_table(conn: AsyncConnection) -> bool:
+async def has_version_table(conn: AsyncConnection) -> bool:
     return bool(await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version")))
 
 

@@ -8,7 +8,6 @@ from typing import Final
 from urllib.parse import parse_qsl
 
 import orjson
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,6 +23,7 @@ from gateway.config import Settings, get_settings
 from gateway.errors import PasswordGrantRefused, json_error, unavailable_response
 from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, read_capped_body
+from gateway.health import Readiness, healthz
 from gateway.ide import ide_routes
 from gateway.site import site_routes
 from gateway.timing import TimePhases
@@ -83,19 +83,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         retry_after=settings.retry_after_seconds,
     )
 
-    async def healthz(_: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(_: Request) -> Response:
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as error:
-            if not unavailable(error):
-                raise
-            log.warning("Not ready: the database is not answering (%s)", type(error).__name__)
-            return unavailable_response(settings.retry_after_seconds)
-        return JSONResponse({"status": "ready"})
+    readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds).respond
 
     async def jwks(_: Request) -> Response:
         keys.refresh()

@@ -42,7 +42,7 @@ def _links(settings: Settings) -> list[tuple[str, str]]:
         ("/.well-known/jwks.json", "public keys of tokens, receipts and log checkpoints"),
         ("/log/checkpoint", "the receipt log's signed tree head"),
         ("/healthz", "liveness"),
-        ("/readyz", "readiness (the database answers)"),
+        ("/readyz", "readiness, each check named: the database, its schema's revision, the signing keys"),
     ]
     links += [(f"/docs/{name}", what) for name, what in DOCUMENTS.items() if (DOCS / name).is_file()]
     return links

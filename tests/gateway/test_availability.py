@@ -6,6 +6,7 @@ import asyncio
 import os
 import select
 import socket
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from starlette.testclient import TestClient
 
 from db import engine as db_engine
 from db.engine import Limits, create_engine, unavailable
+from db.migrate import head, upgrade
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
@@ -26,6 +28,7 @@ from tests.conftest import Api
 
 POSTGRES = os.environ.get("CCVC_TEST_POSTGRES_URL")
 QUERY = {"query": "{ units { code } }"}
+OLDER = "0005"  # a revision before the newest (db/migrations/versions)
 
 
 def answer(settings: Settings, body: dict[str, Any] = QUERY) -> Any:
@@ -69,8 +72,25 @@ def test_a_missing_database_file_is_503_and_readyz_says_not_ready(settings: Sett
     missing = quick(settings, f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'ccvc.db'}")
     assert_unavailable(answer(missing))
     with TestClient(create_app(missing)) as client:
-        assert_unavailable(client.get("/readyz"))
+        response = client.get("/readyz")
+        assert_unavailable(response)
+        assert response.json()["checks"]["database"].startswith("not answering")
         assert client.get("/healthz").status_code == 200  # alive, not ready
+
+
+def test_readyz_names_a_schema_behind_this_gateway(settings: Settings, tmp_path: Path) -> None:
+    """A database migrated to an older revision answers, but this code cannot serve it: not ready, and
+    the check says which revision it needs and how to get there."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    upgrade(url)
+    with sqlite3.connect(tmp_path / "old.db") as raw:
+        raw.execute("UPDATE alembic_version SET version_num = ?", (OLDER,))
+    with TestClient(create_app(quick(settings, url))) as client:
+        response = client.get("/readyz")
+        assert_unavailable(response)
+        checks = response.json()["checks"]
+        assert checks["database"] == "ok" and checks["keys"] == "ok"
+        assert checks["migrations"] == f"at {OLDER}, this gateway needs {head()}: `ccvc db upgrade`"
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ def graphql(api: Api, body: object, token: str | None = None, **headers: str) ->
 
 def test_healthz_needs_no_token(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    assert api.client.get("/readyz").json() == {"status": "ready"}
+    ready = {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "keys": "ok"}}
+    assert api.client.get("/readyz").json() == ready
 
 
 def test_graphql_without_a_token_is_401_with_a_code(api: Api) -> None:

@@ -1,0 +1,75 @@
+"""Liveness and readiness: `/healthz` says the process answers; `/readyz` says whether it can serve,
+naming each check (the database answers, its schema is the revision this code was written for, a
+signing key is loaded), so that an operator or a load balancer sees which one failed."""
+
+import logging
+from typing import Final
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from db import migrate
+from db.engine import unavailable
+from evidence.crypto import KeyRing
+
+log = logging.getLogger("ccvc.health")
+
+OK: Final = "ok"
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": OK})
+
+
+class Readiness:
+    def __init__(self, engine: AsyncEngine, keys: KeyRing, *, retry_after: int) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.retry_after = retry_after
+        self.head = migrate.head()  # the revision this code needs, read once
+
+    async def respond(self, _: Request) -> Response:
+        checks = {**await self._database(), "keys": self._keys()}
+        failed = [name for name, outcome in checks.items() if outcome != OK]
+        if not failed:
+            return JSONResponse({"status": "ready", "checks": checks})
+        log.warning("Not ready: %s", "; ".join(f"{name}: {checks[name]}" for name in failed))
+        # The error shape every 503 of the gateway has (SERVICE_UNAVAILABLE, Retry-After), with the checks.
+        error = {"message": f"Not ready: {', '.join(failed)}", "extensions": {"code": "SERVICE_UNAVAILABLE"}}
+        body = {"errors": [error], "status": "not ready", "checks": checks}
+        return Response(
+            orjson.dumps(body),
+            status_code=503,
+            media_type="application/json",
+            headers={"Retry-After": str(self.retry_after)},
+        )
+
+    async def _database(self) -> dict[str, str]:
+        """The database answers, and its schema is at the revision this code needs."""
+        try:
+            async with self.engine.connect() as conn:
+                revision = await _revision(conn)
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            return {"database": f"not answering ({type(error).__name__})", "migrations": "not checked"}
+        if revision is None:
+            return {"database": OK, "migrations": "no schema: run `ccvc db upgrade`"}
+        if revision != self.head:
+            return {"database": OK, "migrations": f"at {revision}, this gateway needs {self.head}: `ccvc db upgrade`"}
+        return {"database": OK, "migrations": OK}
+
+    def _keys(self) -> str:
+        """The ring as it is now (a rotation by `ccvc keys rotate` is picked up here too)."""
+        self.keys.refresh()
+        return OK if self.keys.active.kid in self.keys.by_kid else "the active signing key is not in the ring"
+
+
+async def _revision(conn: AsyncConnection) -> str | None:
+    if not await migrate.has_version_table(conn):
+        return None
+    revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    return None if revision is None else str(revision)
