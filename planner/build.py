@@ -103,7 +103,12 @@ def _connection_part(s: Selected, where: _Where) -> Part:
         case "nodes":
             return Nodes(_at(s), _object("official", s.below, where.below(s)))
         case "edges":
-            node = next((e for e in s.below if e.name == "node"), None)
+            nodes = [e for e in s.below if e.name == "node"]
+            if len(nodes) > 1:
+                # An edge's node is written from one item's plan: aliases asking for different fields of
+                # it are left to the resolver tree (counted), not written from the first alias's selection.
+                raise Unsupported("several aliases of OfficialEdge.node")
+            node = nodes[0] if nodes else None
             item = _object("official", node.below, where.below(s).below(node)) if node is not None else None
             parts = _parts(s.below, {"cursor", "node"}, "OfficialEdge")
             return Edges(_at(s), parts, _at(node) if node is not None else None, item)

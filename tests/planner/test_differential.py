@@ -212,3 +212,15 @@ def test_pages_below_the_officials_of_a_page_answer_as_the_resolver_tree(paths: 
     compiled, resolvers = paths.both(PAGES_IN_A_PAGE, {}, principal)
     assert_same(compiled, resolvers, principal)
     assert paths.reader.stats.compiled == before + 1
+
+
+TWO_ALIASES_OF_A_NODE = """{ officials(first: 2, filter: {unit: "BNV.TCCB"}) {
+  edges { a: node { code } b: node { fullName unit { officials(first: 1) { nodes { code } } } } } } }"""
+
+
+def test_two_aliases_of_an_edges_node_answer_as_the_resolver_tree(paths: Paths) -> None:
+    """Found by review: `b` was written from `a`'s selection. Left to the resolver tree, and counted."""
+    before = paths.reader.stats.fallbacks["unsupported: several aliases of OfficialEdge.node"]
+    compiled, resolvers = paths.both(TWO_ALIASES_OF_A_NODE, {}, "agency.bhxh")
+    assert_same(compiled, resolvers, TWO_ALIASES_OF_A_NODE)
+    assert paths.reader.stats.fallbacks["unsupported: several aliases of OfficialEdge.node"] == before + 1

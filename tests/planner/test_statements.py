@@ -66,7 +66,7 @@ HOLDERS = """{ official(code: "SH00000007") { code position { title holders(firs
 @pytest.mark.parametrize("query", [OFFICIALS_OF_A_UNIT, HOLDERS])
 def test_a_page_below_a_single_unit_or_position_is_one_statement_more(api: Api, query: str) -> None:
     """`Unit.officials` and `Position.holders` need the unit's or position's id: a second statement,
-    whatever the page's size; inside a list they are left to the resolver tree (a page per item)."""
+    whatever the page's size (inside a list, one per item: the test below)."""
     api.data(query, as_user="hr.BNV")  # and the cost bound's largest list sizes, kept per process
     reader: Any = api.state.reader
     compiled = reader.stats.compiled
