@@ -74,6 +74,7 @@ class Compiled:
     layout: Layout | None
     writers: list[Callable[[Any, Path, Run], dict[str, Any]]]
     below: dict[int, "Compiled"] = field(default_factory=dict)
+    pages: list[Nested] = field(default_factory=list)  # every page of officials asked, at any depth
 
 
 Found = tuple["Compiled", Selected] | str  # a plan with the root field as the request selects it, or why not
@@ -253,10 +254,12 @@ def _compile(made: Plan) -> Compiled:
         case CodeList():
             return Compiled(made, None, [])
     below: dict[int, Compiled] = {}
+    pages: list[Nested] = []
     for nested in _pages(items):
         page = _compile(Plan(nested.connection))
         below |= {id(nested): page} | page.below  # the pages below a page's officials too, in one map
-    return Compiled(made, placed, compile_items(items, placed), below)
+        pages += [nested, *page.pages]
+    return Compiled(made, placed, compile_items(items, placed), below, pages)
 
 
 def _pages(objects: list[Obj]) -> list[Nested]:
@@ -311,6 +314,8 @@ class Request:
 async def _answer(request: Request, selected: Selected) -> Answer:
     if not request.ctx.scope.grants:
         raise Fallback("a scope without grants")
+    for nested in request.compiled.pages:
+        _check_page(request.ctx, nested, _selected_at(selected, nested.keys).arguments)
     run = Run(readable=request.ctx.scope.readable)
     root, arguments = request.compiled.plan.root, selected.arguments
     match root:
@@ -336,6 +341,21 @@ async def _pages_below(request: Request, selected: Selected, run: Run) -> None:
         arguments = _selected_at(selected, nested.keys).arguments
         fixed = {"unit": parent_id} if nested.by == "unit" else {"position_id": parent_id}
         page.update(await _connection(below, nested.connection, arguments, run, path, **fixed))
+
+
+def _check_page(ctx: RequestContext, nested: Nested, arguments: dict[str, Any]) -> None:
+    """A page's arguments, checked before the first statement runs: one the resolver tree would refuse
+    (`first` past 100, a bad cursor, a bad filter value, `filter.unit` under Unit.officials, a field
+    the scope reads nowhere) sends the request to it now, not after the pages before it were read."""
+    _page_request(ctx, arguments)
+    given = _arguments(arguments.get("filter"))
+    unit_ref(given, 0 if nested.by == "unit" else None)
+    check_filter(ctx, build_filter(given, None, {}))
+
+
+def _page_request(ctx: RequestContext, arguments: dict[str, Any]) -> PageRequest:
+    order_by = _arguments(arguments.get("orderBy"))
+    return page_request(ctx, first=arguments["first"], after=arguments.get("after"), order_by=order_by)
 
 
 def _selected_at(selected: Selected, keys: tuple[str, ...]) -> Selected:
@@ -364,8 +384,7 @@ async def _connection(
     """A page of officials; `unit` or `fixed` pin it to a unit or a position (Unit.officials,
     Position.holders) as resolvers.officials.resolve_officials does."""
     ctx = request.ctx
-    order_by = _arguments(arguments.get("orderBy"))
-    page = page_request(ctx, first=arguments["first"], after=arguments.get("after"), order_by=order_by)
+    page = _page_request(ctx, arguments)
     given = _arguments(arguments.get("filter"))
     ref = unit_ref(given, unit)
     found = await unit_by_ref(ctx, ref) if ref is not None else None

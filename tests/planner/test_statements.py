@@ -148,3 +148,19 @@ def test_officials_share_the_statement_of_their_own_record_and_each_reads_only_t
         seen.append(reader.stats.statement_hits - hits)
         assert me["code"] == user and page == {"totalCount": 1, "nodes": [{"code": user}]}
     assert seen[1:] == [2, 2]  # `me` and the page, both kept since the first official
+
+
+REFUSED_LAST = """{ unit(code: "BNV") { children { officials(first: 1) { nodes { code } } }
+  zz: officials(first: 101) { totalCount } } }"""
+
+
+def test_a_page_the_resolver_tree_refuses_is_refused_before_any_statement(api: Api) -> None:
+    """`first: 101` on the last page: the compiled path leaves the request to the resolver tree before it
+    reads anything (it once read the unit and every child's page first, then fell back: twice the reads)."""
+    reader: Any = api.state.reader
+    ran = reader.stats.statement_hits + reader.stats.statement_misses
+    refused = reader.stats.fallbacks["refused: BadInput"]
+    body = api.post(REFUSED_LAST, as_user="hr.BNV")
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert reader.stats.fallbacks["refused: BadInput"] == refused + 1
+    assert reader.stats.statement_hits + reader.stats.statement_misses == ran
