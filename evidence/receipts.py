@@ -9,6 +9,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Final
 
 import orjson
@@ -84,16 +85,7 @@ class Receipts:
             entry = await receipt_rows.get_by_rid(conn, str(check.payload.get("rid")))
         logged = entry is not None and entry.receipt == receipt.strip()
         problems = check.problems + (() if logged else ("The receipt is not in this gateway's log",))
-        return ReceiptCheck(
-            valid=check.valid and logged,
-            problems=problems,
-            signature_valid=check.signature_valid,
-            kid=check.kid,
-            key_status=check.key_status,
-            payload=check.payload,
-            data_matches=check.data_matches,
-            logged=logged,
-        )
+        return replace(check, valid=check.valid and logged, problems=problems, logged=logged)
 
 
 def verify_receipt(receipt: str, keys: PublicKeys, *, data: Any | None = None) -> ReceiptCheck:
