@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 
 import orjson
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import migrate
 from db.engine import create_engine
+from evidence.keyfiles import public_jwk_from_pem, thumbprint
 from gateway.config import Settings
 
 T = TypeVar("T")
@@ -99,3 +101,16 @@ def schema_message(state: migrate.SchemaState, url: str) -> str:
 
 def print_json(value: Any) -> None:
     print(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+
+
+def read_file(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {what} '{path}': {error.strerror}") from None
+
+
+def read_public_key(path: str) -> tuple[dict[str, str], str]:
+    """A P-256 public key (PEM) someone registers, as a JWK, and its kid (the RFC 7638 thumbprint)."""
+    public_jwk = public_jwk_from_pem(read_file(path, "the public key"))
+    return public_jwk, thumbprint(public_jwk)

@@ -4,23 +4,14 @@ and `assertion`, which signs one for a partner who would rather not write that c
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from cli._common import CommandError, Commands, database, print_json, run
+from cli._common import CommandError, Commands, database, print_json, read_file, read_public_key, run
 from db.queries import agencies
 from evidence.crypto import sign_client_assertion
-from evidence.keyfiles import public_jwk_from_pem, thumbprint
 from gateway.config import Settings
 
 MAX_ASSERTION_SECONDS = 300  # what the token endpoint accepts (README, Partner agencies)
-
-
-def _read(path: str, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as error:
-        raise CommandError(f"cannot read {what} '{path}': {error.strerror}") from None
 
 
 async def _register_key(settings: Settings, code: str, public_jwk: dict[str, str], kid: str) -> None:
@@ -32,8 +23,7 @@ async def _register_key(settings: Settings, code: str, public_jwk: dict[str, str
 
 
 def cmd_register_key(settings: Settings, args: argparse.Namespace) -> int:
-    public_jwk = public_jwk_from_pem(_read(args.public_key, "the public key"))
-    kid = thumbprint(public_jwk)
+    public_jwk, kid = read_public_key(args.public_key)
     run(_register_key(settings, args.agency, public_jwk, kid))
     # The kid is what the agency puts in its assertions' header: last line, alone, for scripts.
     print(f"Registered a key for agency {args.agency}; its assertions must carry this kid:", file=sys.stderr)
@@ -74,7 +64,7 @@ def cmd_assertion(settings: Settings, args: argparse.Namespace) -> int:
     if not 1 <= args.lifetime <= MAX_ASSERTION_SECONDS:
         raise CommandError(f"--lifetime must be 1 to {MAX_ASSERTION_SECONDS} seconds")
     assertion = sign_client_assertion(
-        _read(args.key, "the private key"),
+        read_file(args.key, "the private key"),
         client_id=f"agency.{args.agency}",
         audience=args.audience or settings.issuer,
         lifetime_seconds=args.lifetime,

@@ -35,6 +35,14 @@ class Field:
     records: RecordKind | None = None  # kind "records"
     order: str | None = None  # the OfficialOrderField value that orders a list by it
     description: str | None = None
+    # What a proposed change may set it to (db/edits.py); its length limit and whether it may be empty
+    # are its column's. `editable` False: not data anyone declares (the record's number, its version,
+    # what is derived from another field). `pattern`: a full match of a text value. `bounds`: the
+    # least and greatest value, as text in the value's own form ("1.00", "12"); a date's may be
+    # "today" or "today-15y" (today in Vietnam, moved by whole years).
+    editable: bool = True
+    pattern: str | None = None
+    bounds: tuple[str, str] | None = None
 
     @property
     def column(self) -> str:
@@ -55,11 +63,11 @@ def _records(name: str, kind: RecordKind, description: str) -> Field:
 
 # Every field of an official but its id (which is not data: it is how a row is named), in schema order.
 OFFICIAL_FIELDS: Final = (
-    Field("code", order="code", description="Số hiệu"),
-    Field("personalId", description="Số định danh cá nhân (12 digits)"),
+    Field("code", order="code", description="Số hiệu", editable=False),
+    Field("personalId", description="Số định danh cá nhân (12 digits)", pattern=r"[0-9]{12}"),
     Field("fullName", order="name"),
     Field("otherName"),
-    Field("birthDate", value="date", order="birth_date"),
+    Field("birthDate", value="date", order="birth_date", bounds=("1920-01-01", "today-15y")),
     _code("gender", "gender", "Giới tính"),
     Field("birthplace"),
     Field("hometown", description="Quê quán"),
@@ -73,10 +81,10 @@ OFFICIAL_FIELDS: Final = (
     Field("recruitmentOccupation"),
     Field("mainDuties"),
     _code("rank", "rank", "Ngạch / chức danh nghề nghiệp (mã ngạch)", column="rank_code"),
-    Field("salaryGrade", value="int", description="Bậc lương"),
-    Field("salaryCoefficient", value="decimal", description="Hệ số lương"),
+    Field("salaryGrade", value="int", description="Bậc lương", bounds=("1", "12")),
+    Field("salaryCoefficient", value="decimal", description="Hệ số lương", bounds=("1.00", "10.00")),
     Field("salaryEffectiveDate", value="date"),
-    Field("positionAllowance", value="decimal"),
+    Field("positionAllowance", value="decimal", description="Hệ số phụ cấp chức vụ", bounds=("0.10", "1.30")),
     Field("recruitmentDate", value="date"),
     Field("recruitingAgency"),
     Field("generalEducation", description='Giáo dục phổ thông, e.g. "12/12"'),
@@ -90,13 +98,13 @@ OFFICIAL_FIELDS: Final = (
     Field("partyAdmissionDate", value="date"),
     Field("partyConfirmationDate", value="date"),
     Field("health"),
-    Field("heightCm", value="int"),
-    Field("weightKg", value="int"),
-    Field("bloodGroup"),
-    Field("socialInsuranceNumber"),
+    Field("heightCm", value="int", bounds=("100", "230")),
+    Field("weightKg", value="int", bounds=("30", "200")),
+    Field("bloodGroup", pattern="O|A|B|AB"),
+    Field("socialInsuranceNumber", description="Mã số bảo hiểm xã hội (10 digits)", pattern=r"[0-9]{10}"),
     _code("status", "status", "Tình trạng"),
-    Field("version", value="int"),
-    Field("updatedAt", value="datetime"),
+    Field("version", value="int", editable=False),
+    Field("updatedAt", value="datetime", editable=False),
     _records("workHistory", "work_history", "Quá trình công tác"),
     _records("training", "training", "Đào tạo, bồi dưỡng"),
     _records("salaryHistory", "salary_history", "Diễn biến lương"),
@@ -110,10 +118,13 @@ OFFICIAL_FIELDS: Final = (
         kind="unit",
         column_name="top_unit_id",
         description="The ministry or province the official's unit belongs to",
+        editable=False,  # the unit's
     ),
     Field("position", kind="position", column_name="position_id", description="Vị trí việc làm"),
 )
 OFFICIAL: Final[Mapping[str, Field]] = MappingProxyType({f.name: f for f in OFFICIAL_FIELDS})
+# The fields a proposed change may set (db/edits.py checks their values), in schema order.
+EDITABLE: Final = tuple(f for f in OFFICIAL_FIELDS if f.editable)
 # The orderings of a list of officials: the OfficialOrderField value, and the field it reads.
 ORDERS: Final[Mapping[str, Field]] = MappingProxyType({f.order: f for f in OFFICIAL_FIELDS if f.order})
 
@@ -126,6 +137,7 @@ class Column:
     value: Value = "text"
     column_name: str | None = None
     codes: str | None = None  # a coded value: { code label } of this list
+    bounds: tuple[str, str] | None = None  # as Field.bounds, for a proposed child record
 
     @property
     def column(self) -> str:
@@ -147,19 +159,19 @@ RECORD_FIELDS: Final[Mapping[RecordKind, tuple[Column, ...]]] = MappingProxyType
         "salary_history": (
             Column("effectiveDate", "date"),
             Column("rank", column_name="rank_code", codes="rank"),
-            Column("grade", "int"),
-            Column("coefficient", "decimal"),
+            Column("grade", "int", bounds=("1", "12")),
+            Column("coefficient", "decimal", bounds=("1.00", "10.00")),
         ),
         "family": (
             Column("side", codes="family_side"),
             Column("relation"),
             Column("fullName"),
-            Column("birthYear", "int"),
+            Column("birthYear", "int", bounds=("1880", "2030")),
             Column("details"),
         ),
-        "rewards": (Column("year", "int"), Column("form"), Column("decidedBy")),
-        "disciplines": (Column("year", "int"), Column("form"), Column("reason")),
-        "evaluations": (Column("year", "int"), Column("level", codes="evaluation_level")),
+        "rewards": (Column("year", "int", bounds=("1945", "2100")), Column("form"), Column("decidedBy")),
+        "disciplines": (Column("year", "int", bounds=("1945", "2100")), Column("form"), Column("reason")),
+        "evaluations": (Column("year", "int", bounds=("1945", "2100")), Column("level", codes="evaluation_level")),
     }
 )
 # The GraphQL type of each kind of child record.

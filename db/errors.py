@@ -7,8 +7,9 @@ them to errors and masks anything that is not one of them. `CODES` is what the R
 (resolvers/, evidence/, gateway/), beside the code that raises them.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,9 @@ CODES: Final = {
         ErrorCode("FORBIDDEN", 403, "you may not do this"),
         ErrorCode("FORBIDDEN_FIELD", 200, "a field you may not read on this official, or filter or order by"),
         ErrorCode("INVALID_RECEIPT", 400, "a receipt or proof that does not verify"),
+        ErrorCode("INVALID_SIGNATURE", 400, "an approval's signature that does not verify against the signer's key"),
+        ErrorCode("STALE_BATCH", 409, "the batch changed since its digest was computed: fetch it again and sign that"),
+        ErrorCode("OUTSIDE_APPROVAL_WINDOW", 409, "approvals are signed in the last days of their month only"),
         ErrorCode(
             "IDEMPOTENCY_CONFLICT", 409, "the Idempotency-Key belongs to another request, or was answered meanwhile"
         ),
@@ -51,9 +55,27 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def extensions(self) -> Mapping[str, Any]:
+        """What the error adds to `extensions` beside its code (the fields a change got wrong, say)."""
+        return {}
+
 
 class BadInput(DomainError):
     code = "BAD_USER_INPUT"
+
+
+class InvalidFields(BadInput):
+    """Several values of one input are wrong: every one is named, in `extensions.fields`, so that a form
+    can mark each at once instead of one per round trip."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"`{path}` {message}" for path, message in problems))
+        self.problems = tuple(problems)
+
+    @property
+    def extensions(self) -> Mapping[str, Any]:
+        return {"fields": [{"field": path, "message": message} for path, message in self.problems]}
 
 
 class NotFound(DomainError):

@@ -59,6 +59,22 @@ class UnitBound:
     top_unit_id: int
 
 
+def holds(predicate: Predicate, official_id: int, unit_path: str | None, top_unit_id: int) -> bool:
+    """The predicate, decided in Python for one official (its unit's path is needed for a Subtree
+    only; None stands for "not known", which a Subtree never matches)."""
+    match predicate:
+        case Everyone():
+            return True
+        case TopUnits(unit_ids):
+            return top_unit_id in unit_ids
+        case Subtree(path):
+            return unit_path is not None and unit_path.startswith(path)
+        case Self(own):
+            return official_id == own
+        case Named(official_ids):
+            return official_id in official_ids
+
+
 def folded(predicate: Predicate, bound: UnitBound | None) -> bool | None:
     """True or False when the predicate is constant over the bound's subtree; None otherwise."""
     match predicate:

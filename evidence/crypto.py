@@ -30,7 +30,7 @@ from jose.backends.base import Key
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWKError, JWTClaimsError, JWTError
 
 from db.errors import BadInput
-from evidence.errors import InvalidSignature, InvalidToken
+from evidence.errors import InvalidSignature, InvalidToken, SignatureRefused
 from evidence.keyfiles import (
     DEVELOPMENT,
     KeyConfigurationError,
@@ -338,12 +338,7 @@ UNKNOWN_CLIENT_KEY: Final = "Unknown client, or the assertion's key is not regis
 def sign_client_assertion(private_pem: bytes, *, client_id: str, audience: str, lifetime_seconds: int = 60) -> str:
     """What a partner agency sends to the token endpoint (RFC 7523): a fresh, single-use ES256 JWT
     signed with its private key, its header naming the key's RFC 7638 thumbprint (the registered kid)."""
-    try:
-        private = serialization.load_pem_private_key(private_pem, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        raise BadInput("Not an unencrypted PEM private key (openssl genpkey -algorithm EC ... makes one)") from None
-    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
-        raise BadInput("The private key must be an EC key on P-256 (secp256r1), the curve of ES256")
+    key, kid = _private_key(private_pem)
     now = int(time.time())
     claims = {
         "iss": client_id,
@@ -353,9 +348,47 @@ def sign_client_assertion(private_pem: bytes, *, client_id: str, audience: str, 
         "exp": now + lifetime_seconds,
         "jti": uuid.uuid4().hex,
     }
-    key = jwk.construct(private_pem.decode(), algorithm=ALGORITHM)
-    kid = thumbprint(public_jwk_of(private.public_key()))
     return str(jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": "JWT"}))
+
+
+def _private_key(private_pem: bytes) -> tuple[Key, str]:
+    """A signer's private key, bound to ES256, and its kid (the RFC 7638 thumbprint of its public half)."""
+    try:
+        private = serialization.load_pem_private_key(private_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise BadInput("Not an unencrypted PEM private key (openssl genpkey -algorithm EC ... makes one)") from None
+    if not isinstance(private, ec.EllipticCurvePrivateKey) or private.curve.name != "secp256r1":
+        raise BadInput("The private key must be an EC key on P-256 (secp256r1), the curve of ES256")
+    return jwk.construct(private_pem.decode(), algorithm=ALGORITHM), thumbprint(public_jwk_of(private.public_key()))
+
+
+# What people and systems sign with their own registered keys (an approver's approval of a month's
+# batch): a compact JWS whose `typ` says what it signs, so that one kind can never pass for another,
+# and whose `kid` names a key registered to the signer. The gateway holds only the public halves.
+APPROVAL_TYP: Final = "ccvc-approval+jws"
+
+
+def sign_registered(private_pem: bytes, payload: bytes, *, typ: str) -> str:
+    key, kid = _private_key(private_pem)
+    return str(jws.sign(payload, key, headers={"kid": kid, "typ": typ}, algorithm=ALGORITHM))
+
+
+def verify_registered(
+    token: str, *, keys: Mapping[str, Mapping[str, str]], typ: str, what: str, max_bytes: int = 8192
+) -> tuple[str, bytes]:
+    """(kid, payload) of a JWS signed by one of `keys` (kid -> registered public JWK), ES256 only,
+    with this `typ`. Refused (SignatureRefused) otherwise, with what was wrong."""
+    try:
+        key = _registered_key(token, keys, max_bytes, what, typ=typ)
+    except InvalidToken as error:
+        raise SignatureRefused(error.message) from None
+    if not all(_canonical_b64url(part) for part in token.split(".")):
+        raise SignatureRefused(f"{what} is not in canonical base64url")
+    try:
+        payload = jws.verify(token, key, algorithms=[ALGORITHM])
+    except JOSEError:
+        raise SignatureRefused(f"{what} does not verify against the signer's registered key") from None
+    return str(jwt.get_unverified_header(token)["kid"]), bytes(payload)
 
 
 def unverified_subject(token: str, *, max_token_bytes: int) -> str:
@@ -407,19 +440,33 @@ def verify_client_assertion(
 
 
 def _assertion_key(token: str, keys: Mapping[str, Mapping[str, str]], max_token_bytes: int) -> Key:
-    kid = _header_kid(token, "Client assertion", max_token_bytes)
+    return _registered_key(token, keys, max_token_bytes, "Client assertion", unknown=UNKNOWN_CLIENT_KEY)
+
+
+def _registered_key(
+    token: str,
+    keys: Mapping[str, Mapping[str, str]],
+    max_bytes: int,
+    what: str,
+    *,
+    typ: str | None = None,
+    unknown: str | None = None,
+) -> Key:
+    """The registered key a JWS names (`kid`), bound to ES256, after the header's checks."""
+    kid = _header_kid(token, what, max_bytes, typ=typ)
     if kid is None:
-        raise InvalidToken("Client assertion header must name its key (`kid`)")
+        raise InvalidToken(f"{what} header must name its key (`kid`)")
+    refused = unknown or f"{what} names a key that is not registered to its signer (`kid`)"
     public_jwk = keys.get(kid)
     if public_jwk is None:
-        raise InvalidToken(UNKNOWN_CLIENT_KEY)
+        raise InvalidToken(refused)
     if public_jwk.get("kty") != "EC" or public_jwk.get("crv") != "P-256":
         # Registration only stores P-256 keys; anything else in the table must never become an HMAC secret.
-        raise InvalidToken(UNKNOWN_CLIENT_KEY)
+        raise InvalidToken(refused)
     try:
         return jwk.construct(dict(public_jwk), algorithm=ALGORITHM)
     except JWKError:
-        raise InvalidToken(UNKNOWN_CLIENT_KEY) from None
+        raise InvalidToken(refused) from None
 
 
 def _check_assertion_claims(claims: Mapping[str, Any], *, client_id: str, max_lifetime_seconds: int) -> None:

@@ -11,6 +11,12 @@ class InvalidSignature(DomainError):
     code = "INVALID_RECEIPT"
 
 
+class SignatureRefused(DomainError):
+    """A signature made with a registered signer's own key (an approval) that does not verify."""
+
+    code = "INVALID_SIGNATURE"
+
+
 class ReceiptUnavailable(DomainError):
     """The log could not record a receipt: the response it belongs to must not leave."""
 

@@ -2,8 +2,9 @@
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -29,6 +30,7 @@ from gateway.site import site_routes
 from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
+from resolvers.months import Calendar, utc_now
 from schema import Schema, build_schema, sdl
 
 log = logging.getLogger("ccvc.app")
@@ -50,7 +52,8 @@ def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> Sche
     )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> Starlette:
+    """The app; `clock` (the current instant, UTC) is for tests that stand at a given time of a month."""
     settings = settings or get_settings()
     engine = create_engine(
         settings.database_url,
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         graphiql=settings.graphiql_enabled,
         server_timing=settings.server_timing_enabled,
         retry_after=settings.retry_after_seconds,
+        calendar=Calendar(clock or utc_now, settings.approval_window_days),
     )
 
     readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds).respond

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     max_query_fields: int = Field(default=2_000, ge=100)
     max_query_cost: int = Field(default=60_000, ge=1_000)
     max_query_statements: int = Field(default=100, ge=10)
+    # Monthly approvals are signed in the last this-many days of the month, Asia/Ho_Chi_Minh (Circular
+    # 06/2023: five).
+    approval_window_days: int = Field(default=5, ge=1, le=28)
 
     @property
     def development(self) -> bool:

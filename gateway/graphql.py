@@ -6,6 +6,7 @@ here, so no stack trace or driver message ever reaches the caller.
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ from gateway.timing import phase, timing
 from gateway.writes import idempotency_key, replay, settle
 from policies.written import Scopes
 from resolvers.context import RequestContext
+from resolvers.months import Calendar
 from resolvers.transaction import Transaction
 
 log = logging.getLogger("ccvc.graphql")
@@ -85,8 +87,9 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 def _format(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
+    extra: Mapping[str, Any] = {}
     if isinstance(original, DomainError):
-        message, code = original.message, original.code
+        message, code, extra = original.message, original.code, original.extensions
     elif isinstance(original, GraphQLError):
         # graphql-core wraps variable coercion errors (wrong type, missing required variable).
         message, code = error.message, "BAD_USER_INPUT"
@@ -101,7 +104,7 @@ def _format(error: GraphQLError) -> dict[str, Any]:
     else:
         log.error("Unexpected error at %s", error.path, exc_info=original)
         message, code = "Internal error", "INTERNAL"
-    formatted: dict[str, Any] = {"message": message, "extensions": {"code": code}}
+    formatted: dict[str, Any] = {"message": message, "extensions": {"code": code, **extra}}
     if error.locations:
         formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
     if error.path is not None:
@@ -150,6 +153,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         graphiql: bool,
         server_timing: bool = False,
         retry_after: int = 5,
+        calendar: Calendar | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
         self.authenticator = authenticator
@@ -158,6 +162,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.receipts = receipts
         self.max_body_bytes = max_body_bytes
         self.server_timing = server_timing
+        self.calendar = calendar or Calendar()
         self.retry_after = retry_after
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -286,6 +291,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             scopes=self.scopes,
             receipts=self.receipts,
             transaction=transaction,
+            calendar=self.calendar,
         )
         request.state.ccvc_context = context  # for process_result, which strawberry gives only the request
         request.state.ccvc_receipt = _wants_receipt(request, context)

@@ -135,7 +135,9 @@ def _official(s: Selected, where: _Where) -> Node:
         return Typename(_at(s), "Official")
     if s.name == "id":
         return Scalar(_at(s), "id", "id")
-    field = OFFICIAL[s.name]
+    field = OFFICIAL.get(s.name)
+    if field is None:  # about the record, not its data (history, pending changes): the resolver tree's
+        raise Unsupported(f"Official.{s.name}")
     at = _at(s, field.policy)
     match field.kind:
         case "plain":

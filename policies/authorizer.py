@@ -23,6 +23,7 @@ from policies.rules import (
     ALL_FIELDS,
     DECISION_KINDS,
     MANAGE_GRANTS,
+    NO_FIELDS,
     READ,
     PolicyLine,
     RowFacts,
@@ -123,7 +124,8 @@ class Authorizer:
                 raise PolicyError(f"Field '{name}' is in group '{group}', which is not linked to '{ALL_FIELDS}'")
         for lines in self._role_lines.values():
             for line in lines:
-                if line.action == READ and line.fields not in self.groups and line.fields not in self.data_fields:
+                opens = line.fields != NO_FIELDS
+                if opens and line.fields not in self.groups and line.fields not in self.data_fields:
                     raise PolicyError(f"Policy line for '{line.subject}' opens unknown fields '{line.fields}'")
 
     # -- per principal ------------------------------------------------------------------------
@@ -134,6 +136,11 @@ class Authorizer:
     def scope_for(self, principal: Principal, written: Sequence[PolicyLine] = ()) -> Scope:
         """The principal's Scope: its role lines and its written lines (grants, agreements in force)."""
         return build_scope(principal, [*self.role_lines(principal), *written], self.groups)
+
+    def scope_to(self, principal: Principal, action: str) -> Scope:
+        """The rows (and fields) the principal may act on other than by reading: propose changes to,
+        review, decide, approve. Only role lines give these; a written grant opens reading alone."""
+        return build_scope(principal, self.role_lines(principal), self.groups, action)
 
     def managed_top_units(self, principal: Principal) -> frozenset[int] | None:
         """Whose grants the principal may list (None: everyone's); enforce decides each change."""

@@ -15,6 +15,13 @@ from policies.principal import Principal
 
 READ: Final = "read"
 MANAGE_GRANTS: Final = "manage_grants"
+# Changes to records (Decision 832): propose new values of the fields a line opens; review the pending
+# changes of the rows a line relates (see them in full, including the values they propose); decide them
+# (reject); approve a unit's monthly batch (sign it). Each becomes a Scope like reading does.
+PROPOSE: Final = "propose"
+REVIEW: Final = "review"
+DECIDE: Final = "decide"
+APPROVE: Final = "approve"
 
 # Field decisions that need no row check (see policy.csv); every other group is a data group.
 PUBLIC: Final = "public"
@@ -22,6 +29,8 @@ SCOPED: Final = "scoped"
 INHERITED: Final = "inherited"
 DECISION_KINDS: Final = frozenset({PUBLIC, SCOPED, INHERITED})
 ALL_FIELDS: Final = "all"
+# The fields of a line whose action is about rows, not fields (managing grants, approving).
+NO_FIELDS: Final = "-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,15 +128,18 @@ def managed_top_units(principal: Principal, lines: Iterable[PolicyLine]) -> froz
     return frozenset(managed)
 
 
-def build_scope(principal: Principal, lines: Iterable[PolicyLine], groups: Mapping[str, frozenset[str]]) -> Scope:
-    """The read lines of a principal, as one Grant per row predicate with the union of the fields its
-    lines open and their bases. `groups` expands a group name to its fields; a field stands for itself.
+def build_scope(
+    principal: Principal, lines: Iterable[PolicyLine], groups: Mapping[str, frozenset[str]], action: str = READ
+) -> Scope:
+    """The lines of a principal for `action` (reading, unless said), as one Grant per row predicate with
+    the union of the fields its lines open and their bases. `groups` expands a group name to its fields;
+    a field stands for itself.
     There is no limit on how many: the statement and the per-row mask group grants by what they open
     (db.mask), so a thousand written grants cost an IN list, not a thousand tests per row."""
     fields_by_predicate: dict[Predicate, set[str]] = {}
     bases: dict[Predicate, list[str]] = {}
     for line in lines:
-        if line.action != READ:
+        if line.action != action:
             continue
         row_predicate = predicate(line.relation, principal)
         if row_predicate is None:

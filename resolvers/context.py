@@ -14,6 +14,7 @@ from evidence.records import Exposure, Operation
 from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.loaders import Loaders
+from resolvers.months import Calendar
 from resolvers.receipts import ReceiptService
 from resolvers.transaction import Transaction
 
@@ -49,14 +50,24 @@ class RequestContext:
     # The gateway gives each request one write transaction, which it commits after the whole answer
     # (resolvers.transaction); without one (the CLI), each write commits on its own.
     transaction: Transaction | None = None
+    # The clock and the approval window (resolvers/months.py); tests give a clock of their own.
+    calendar: Calendar = field(default_factory=Calendar)
     loaders: Loaders = field(init=False)
     # Once the operation has its answer, nothing more is read for it (settle).
     answered: bool = False
     _reading: set["asyncio.Task[Any]"] = field(default_factory=set)
+    _scopes_to: dict[str, Scope] = field(default_factory=dict)
     _pooled: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONNECTIONS_PER_REQUEST))
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.connect, self.scope)
+
+    def scope_to(self, action: str) -> Scope:
+        """The principal's scope for an action other than reading (proposing, reviewing, approving)."""
+        scope = self._scopes_to.get(action)
+        if scope is None:
+            scope = self._scopes_to[action] = self.scopes.authorizer.scope_to(self.principal, action)
+        return scope
 
     async def settle(self) -> None:
         """End the operation's reading. A field's error can end an operation while a sibling's resolver

@@ -16,7 +16,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.catalog import RecordKind
-from db.queries import officials, positions, records, units
+from db.queries import changes, officials, positions, records, units
 from db.scoping import Scope
 
 K = TypeVar("K", bound=Hashable)
@@ -118,6 +118,26 @@ class RecordsByOfficialLoader(_GroupLoader):
             return await records.list_by_officials(conn, scope=self.scope, kind=self.kind, official_ids=keys)
 
 
+class VersionsByOfficialLoader(_GroupLoader):
+    """The versions approvals made of officials' records, newest first."""
+
+    _key = "official_id"
+
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int]) -> list[Row[Any]]:
+        return await changes.versions_of(conn, scope=scope, official_ids=keys)
+
+
+class ChangesByOfficialLoader(_GroupLoader):
+    """Pending changes of officials, oldest first, through the scope of those who review them."""
+
+    _key = "official_id"
+
+    @staticmethod
+    async def _fetch(conn: AsyncConnection, scope: Scope, keys: list[int]) -> list[Row[Any]]:
+        return await changes.of_officials(conn, scope=scope, official_ids=keys)
+
+
 class Loaders:
     """Created once per request; each loader only when first used."""
 
@@ -125,6 +145,7 @@ class Loaders:
         self._connect = connect
         self._scope = scope
         self._records: dict[str, RecordsByOfficialLoader] = {}
+        self._changes: ChangesByOfficialLoader | None = None
         self._pending: set[asyncio.Future[Any]] = set()
 
     async def settle(self) -> None:
@@ -153,6 +174,17 @@ class Loaders:
     @cached_property
     def positions_by_unit(self) -> PositionsByUnitLoader:
         return PositionsByUnitLoader(self._connect, self._scope, self._pending)
+
+    @cached_property
+    def versions_by_official(self) -> VersionsByOfficialLoader:
+        return VersionsByOfficialLoader(self._connect, self._scope, self._pending)
+
+    def changes_by_official(self, review: Scope) -> ChangesByOfficialLoader:
+        """Bound to `review`, the principal's scope for reviewing changes (not its reading scope)."""
+        loader = self._changes
+        if loader is None or loader.scope is not review:
+            loader = self._changes = ChangesByOfficialLoader(self._connect, review, self._pending)
+        return loader
 
     def records_by_official(self, kind: RecordKind) -> RecordsByOfficialLoader:
         loader = self._records.get(kind)

@@ -121,6 +121,13 @@ async def resolve_official(ctx: RequestContext, official_id: str | None, code: s
     return row
 
 
+async def resolve_official_by_id(ctx: RequestContext, official_id: int) -> Row[Any] | None:
+    """An official another object names (a change's), through the request's scope: null outside it."""
+    row: Row[Any] | None = await ctx.loaders.official_by_id.load(official_id)
+    ctx.exposed.add(row)
+    return row
+
+
 async def officials_by_code(ctx: RequestContext, codes: list[str]) -> list[Row[Any]]:
     """The officials of the scope with these codes. A row counts only where its code is readable: a
     lookup by a field is a filter on it, and a filter must not reveal a field where it is not readable."""

@@ -9,6 +9,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from planner.run import Reader
 from policies.authorizer import Authorizer
+from schema.changes import ChangeMutations, ChangeQueries
 from schema.codes import CodeQueries
 from schema.common import core
 from schema.compiled import CompiledReads
@@ -35,12 +36,12 @@ class Schema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQueries, ReceiptQueries):
+class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQueries, ReceiptQueries, ChangeQueries):
     pass
 
 
 @strawberry.type
-class Mutation(GrantMutations, ExportMutations):
+class Mutation(GrantMutations, ExportMutations, ChangeMutations):
     pass
 
 

@@ -55,6 +55,14 @@ from graphql.execution.get_variable_signature import GraphQLVariableSignature, g
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
+from resolvers.changes import (
+    APPROVE_STATEMENTS,
+    CHANGES_PAGE,
+    MAX_CHANGES_PAGE,
+    MAX_FIELD_CHANGES,
+    MAX_HISTORY,
+    MAX_PENDING_PER_OFFICIAL,
+)
 from resolvers.exports import MAX_EXPORT_ROWS, export_statements
 from resolvers.limits import LARGEST_CODE_LIST, TreeShape
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -93,7 +101,17 @@ LIST_BOUNDS: Final[dict[str, int | str | Callable[[Args, Tree], int]]] = {
     **{f"Official.{name}": CHILD_RECORDS for name in RECORDS},
     "Query.codeList": LARGEST_CODE_LIST,
     "Query.accessGrants": LISTED_GRANTS,
+    "Query.pendingChanges": lambda args, tree: _changes_page(args),
+    "ApprovalBatch.changes": lambda args, tree: _changes_page(args),
+    "Official.pendingChanges": MAX_PENDING_PER_OFFICIAL,
+    "Official.history": lambda args, tree: min(max(int(args.get("first", MAX_HISTORY)), 0), MAX_HISTORY),
+    "PendingChange.changes": MAX_FIELD_CHANGES,
+    "RecordVersion.changes": MAX_FIELD_CHANGES,
 }
+
+
+def _changes_page(args: Args) -> int:
+    return min(max(int(args.get("first", CHANGES_PAGE)), 0), MAX_CHANGES_PAGE)
 
 
 def _first(args: Args) -> int:
@@ -130,6 +148,14 @@ OWN_STATEMENTS: Final[dict[str, int | Callable[[Args], int]]] = {
     "Mutation.grantAccess": 6,  # the unit or the officials (two), the grantee, the grant, reading it back; the lock
     "Mutation.revokeGrant": 4,  # the grant, the revocation, reading it back; the lock
     "Mutation.exportOfficials": lambda args: export_statements(_limit(args)),
+    "Query.pendingChanges": 2,  # the unit, the changes
+    "Query.approvalBatch": 2,  # the unit, the batch
+    # The lock; the official (and by code), the unit or position named, the count of pending changes, the
+    # change, reading it back.
+    "Mutation.proposeChange": 8,
+    "Mutation.withdrawChange": 5,  # the lock; the change (twice when the caller is its proposer), deciding, reading back
+    "Mutation.rejectChange": 4,  # the lock; the change, deciding, reading back
+    "Mutation.approveBatch": APPROVE_STATEMENTS,
 }
 # Fields read through the request's loaders: one statement per wave of objects.
 LOADED: Final = frozenset(
@@ -148,6 +174,11 @@ LOADED: Final = frozenset(
         "Position.unit",
         "AccessGrant.managingUnit",
         "AccessGrant.unit",
+        "Official.pendingChanges",
+        "Official.history",
+        "PendingChange.official",
+        "ApprovalBatch.unit",
+        "Approval.unit",
     }
 )
 # Rows a field produces besides its answer's fields.

@@ -4,17 +4,19 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, Final, cast
 
 import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema
 
 from db.catalog import OFFICIAL
+from resolvers.changes import MAX_HISTORY, resolve_history, resolve_official_changes
 from resolvers.officials import resolve_me, resolve_official, resolve_officials
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page
 from resolvers.positions import resolve_position_by_id
 from resolvers.records import resolve_records
 from resolvers.units import resolve_unit_by_id
+from schema.changes import PendingChange, RecordVersion, record_versions
 from schema.common import Code, Ctx, OrderDirection, PageInfo, Parent, code_field, field
 from schema.records import (
     Discipline,
@@ -111,11 +113,17 @@ def _described(name: str) -> str:
     return OFFICIAL[name].description or ""
 
 
+# Fields of Official about the record rather than its data: the id that names it, the changes waiting
+# for approval, the versions approvals made. Not in the catalog; the compiled path leaves them to the
+# resolver tree (counted).
+ABOUT_THE_RECORD: Final = frozenset({"id", "pendingChanges", "history"})
+
+
 def held_to_catalog(schema: GraphQLSchema) -> None:
-    """The Official type has exactly the catalog's fields (and the id that names a row)."""
+    """The Official type has exactly the catalog's fields (and those about the record)."""
     official = schema.type_map["Official"]
     assert isinstance(official, GraphQLObjectType)
-    declared = set(official.fields) - {"id"}
+    declared = set(official.fields) - ABOUT_THE_RECORD
     listed = set(OFFICIAL)
     if declared != listed:
         raise TypeError(
@@ -195,6 +203,21 @@ class Official:
     @field(description=_described("position"))
     async def position(self, info: Ctx, root: Parent) -> PositionRef | None:
         return cast("Position | None", await resolve_position_by_id(info.context, root.position_id))
+
+    # About the record rather than its data (ABOUT_THE_RECORD): not in the catalog.
+    @field(
+        description="Changes to this record waiting for the month's approval, oldest first: for those who "
+        "review them (the official, HR, the approver); empty for anyone else."
+    )
+    async def pending_changes(self, info: Ctx, root: Parent) -> list[PendingChange] | None:
+        return cast(list[PendingChange], await resolve_official_changes(info.context, root))
+
+    @field(
+        description=f"The versions approvals made of this record, newest first (at most {MAX_HISTORY}), with "
+        "the fields each changed: for those who review the record, as `pendingChanges`."
+    )
+    async def history(self, info: Ctx, root: Parent, first: int = MAX_HISTORY) -> list[RecordVersion] | None:
+        return record_versions(await resolve_history(info.context, root, first))
 
 
 @strawberry.type

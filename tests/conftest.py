@@ -5,6 +5,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,12 +29,13 @@ PASSWORD_HASH_OF = "correct horse"
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("CCVC_TEST_POSTGRES_URL") else [])
 
 
-def _postgres_url() -> str:
-    """The database CI gave the suite; with several workers (pytest -n), one database each beside it."""
+def _postgres_url(suffix: str = "") -> str:
+    """The database CI gave the suite; with several workers (pytest -n), one database each beside it;
+    with `suffix`, another one beside those (for tests that change data the shared one must keep)."""
     url = make_url(os.environ["CCVC_TEST_POSTGRES_URL"]).set(drivername="postgresql+asyncpg")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        url = url.set(database=f"{url.database}_{worker}")
+    if worker or suffix:
+        url = url.set(database=f"{url.database}{'_' + worker if worker else ''}{suffix}")
     return url.render_as_string(hide_password=False)
 
 
@@ -50,7 +52,7 @@ async def _on_server(url: str, statement: str) -> None:
 
 async def _reset_postgres(url: str) -> None:
     name = make_url(url).database
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if os.environ.get("PYTEST_XDIST_WORKER") or name != make_url(os.environ["CCVC_TEST_POSTGRES_URL"]).database:
         await _on_server(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await _on_server(url, f'CREATE DATABASE "{name}"')
         return
@@ -61,11 +63,11 @@ async def _reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
-def prepare_database(backend: str, directory: Path, *, officials: int = OFFICIALS) -> str:
+def prepare_database(backend: str, directory: Path, *, officials: int = OFFICIALS, suffix: str = "") -> str:
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{directory / 'ccvc.db'}"
     else:
-        url = _postgres_url()
+        url = _postgres_url(suffix)
         asyncio.run(_reset_postgres(url))
     upgrade(url)
 
@@ -154,6 +156,45 @@ def api(settings: Settings) -> Iterator[Api]:
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
     with TestClient(app) as client:
         yield Api(client=client, settings=settings, statements=statements)
+
+
+class Clock:
+    """The time a gateway sees (create_app's `clock`), set by the test: a month's last days without
+    waiting for them."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Writable:
+    api: Api
+    clock: Clock
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def writable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Writable]:
+    """A gateway on a database of its own, per back end and per test module, for tests that change the
+    approved data (approvals): the shared database stays as seeded. Its clock is the test's."""
+    url = prepare_database(request.param, tmp_path_factory.mktemp("writable"), officials=120, suffix="_writable")
+    keys = tmp_path_factory.mktemp("writable-keys")
+    KeyRing.load(keys, create=True)
+    settings = Settings(env="test", database_url=url, keys_dir=keys)
+    clock = Clock(datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
+    app = create_app(settings, clock=clock)
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+    with TestClient(app) as client:
+        yield Writable(Api(client=client, settings=settings, statements=statements), clock)
+    if request.param == "postgres":
+        asyncio.run(_on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 from db.models.accounts import Account, Agency, AgencyKey, UsedAssertion  # noqa: E402
+from db.models.changes import Approval, OfficialVersion, PendingChange, SignerKey  # noqa: E402
 from db.models.grants import AccessGrant, Agreement  # noqa: E402
 from db.models.officials import Official  # noqa: E402
 from db.models.positions import Position  # noqa: E402
@@ -46,6 +47,7 @@ __all__ = [
     "Account",
     "Agency",
     "AgencyKey",
+    "Approval",
     "Agreement",
     "Discipline",
     "Evaluation",
@@ -55,10 +57,13 @@ __all__ = [
     "LogHead",
     "MerkleNode",
     "Official",
+    "OfficialVersion",
+    "PendingChange",
     "Position",
     "ReceiptEntry",
     "Reward",
     "SalaryHistory",
+    "SignerKey",
     "Training",
     "Unit",
     "UsedAssertion",

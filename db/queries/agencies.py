@@ -4,16 +4,15 @@ Like accounts, these are read before any scope exists (they are how a partner au
 function here takes one; only the gateway's authentication and CLI call them.
 """
 
-import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.errors import BadInput
 from db.models import Account, Agency, AgencyKey, UsedAssertion, table_of
+from db.queries import keys
 
 AGENCY = table_of(Agency)
 ACCOUNT = table_of(Account)
@@ -41,33 +40,17 @@ async def add_key(
     conn: AsyncConnection, *, agency_id: int, kid: str, public_jwk: dict[str, str], now: datetime
 ) -> None:
     """Register a public key. `kid` is unique across agencies: one key pair, one agency."""
-    values = {
-        "agency_id": agency_id,
-        "kid": kid,
-        "public_jwk": json.dumps(public_jwk, sort_keys=True),
-        "created_at": now,
-    }
-    try:
-        # A savepoint, so the unique violation leaves the caller's transaction usable (PostgreSQL).
-        async with conn.begin_nested():
-            await conn.execute(insert(AGENCY_KEY).values(**values))
-    except IntegrityError:
-        raise BadInput(f"Key {kid} is already registered") from None
+    await keys.add(conn, AGENCY_KEY, owner="agency_id", owner_id=agency_id, kid=kid, public_jwk=public_jwk, now=now)
 
 
 async def revoke_key(conn: AsyncConnection, *, kid: str, now: datetime) -> bool:
     """Revoke an active key; False when no active key has this kid."""
-    stmt = update(AGENCY_KEY).where(AGENCY_KEY.c.kid == kid, AGENCY_KEY.c.revoked_at.is_(None))
-    result = await conn.execute(stmt.values(revoked_at=now))
-    return bool(result.rowcount)
+    return await keys.revoke(conn, AGENCY_KEY, kid=kid, now=now)
 
 
 async def active_keys(conn: AsyncConnection, *, agency_id: int) -> dict[str, dict[str, str]]:
     """kid -> public JWK of every key of the agency that is not revoked."""
-    stmt = select(AGENCY_KEY.c.kid, AGENCY_KEY.c.public_jwk).where(
-        AGENCY_KEY.c.agency_id == agency_id, AGENCY_KEY.c.revoked_at.is_(None)
-    )
-    return {row.kid: json.loads(row.public_jwk) for row in await conn.execute(stmt)}
+    return await keys.active(conn, AGENCY_KEY, owner="agency_id", owner_id=agency_id)
 
 
 async def active_kids(conn: AsyncConnection) -> dict[int, list[str]]:

@@ -177,7 +177,8 @@ AGREEMENTS = {
 def every_official_field(api: Api) -> list[tuple[str, str]]:
     """(field, selection) for every field of Official, read from the schema itself."""
     fields = api.data(
-        '{ __type(name: "Official") { fields { name type { kind name ofType { kind name ofType { kind name ofType { name } } } } } } }'
+        '{ __type(name: "Official") { fields { name type { kind name ofType { kind name ofType { kind name '
+        "ofType { kind name } } } } } } }"
     )
     out = []
     for field in fields["__type"]["fields"]:
