@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import accounts, agencies, database, grants, keys, receipts, schema, serve, sign
+from cli import accounts, agencies, database, grants, keys, receipts, schema, serve, sign, sync
 from cli._common import CommandError, load_settings, program
 from db.errors import DomainError
 from evidence.keyfiles import KeyConfigurationError
 from gateway.config import Settings
 
-GROUPS = (database, accounts, keys, agencies, grants, receipts, sign, schema, serve)
+GROUPS = (database, accounts, keys, agencies, grants, receipts, sign, sync, schema, serve)
 # Options whose values are opaque tokens that may begin with "-": a key id is an RFC 7638 thumbprint in
 # base64url, and argparse would take `--kid -gg71…` for an option with no value.
 OPAQUE_VALUES = frozenset({"--kid"})

@@ -26,6 +26,7 @@ from db.codes import CODE_LISTS
 from db.errors import InvalidFields
 from db.models import Official, table_of
 from db.queries.records import table_of_kind
+from db.text import fold, name_sort_key
 
 OFFICIAL_TABLE: Final = table_of(Official)
 MAX_TEXTS: Final = 20  # entries of a list of texts (concurrent titles)
@@ -194,7 +195,11 @@ def _decimal(value: object) -> Decimal:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
         raise _Wrong("must be a number with at most two decimals") from None
-    if isinstance(value, bool) or not number.is_finite() or number != number.quantize(Decimal("0.01")):
+    try:
+        exact = number.is_finite() and number == number.quantize(Decimal("0.01"))
+    except InvalidOperation:  # past the context's precision (1e400): not a coefficient anyway
+        exact = False
+    if isinstance(value, bool) or not exact:
         raise _Wrong("must be a number with at most two decimals")
     return number
 
@@ -228,12 +233,17 @@ def _day(bound: str, today: date) -> date:
 
 
 def column_values(changes: Mapping[str, Json]) -> dict[str, Any]:
-    """The official row's columns a change sets, as the table takes them (child records apart)."""
-    return {
+    """The official row's columns a change sets, as the table takes them (child records apart), with
+    the columns derived from them: a new name is searched and sorted by its new form (db.text)."""
+    values = {
         OFFICIAL[name].column: _to_column(OFFICIAL[name].value, value)
         for name, value in changes.items()
         if OFFICIAL[name].kind != "records"
     }
+    if "full_name" in values:
+        values["name_search"] = fold(values["full_name"])
+        values["name_sort"] = name_sort_key(values["full_name"])
+    return values
 
 
 def record_kinds(changes: Mapping[str, Json]) -> dict[RecordKind, list[dict[str, Json]]]:

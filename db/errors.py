@@ -39,6 +39,16 @@ CODES: Final = {
         ErrorCode("STALE_BATCH", 409, "the batch changed since its digest was computed: fetch it again and sign that"),
         ErrorCode("OUTSIDE_APPROVAL_WINDOW", 409, "approvals are signed in the last days of their month only"),
         ErrorCode(
+            "SYNC_REFUSED",
+            422,
+            "a ministry's bundle that is malformed or reaches beyond its ministry: none of it applied",
+        ),
+        ErrorCode(
+            "CONFLICTING_CHANGE",
+            409,
+            "a change of the batch gives a record another's personal id: reject it, sign again",
+        ),
+        ErrorCode(
             "IDEMPOTENCY_CONFLICT", 409, "the Idempotency-Key belongs to another request, or was answered meanwhile"
         ),
         ErrorCode("RECEIPT_UNAVAILABLE", 503, "the receipt log could not record the receipt, so no data was sent"),

@@ -87,6 +87,11 @@ class Scope:
             self._everywhere[bound] = cached
         return cached
 
+    def covers(self, bound: UnitBound) -> bool:
+        """Whether one grant matches every official of the bound's subtree (a ministry's HR or approver
+        over any of its units); a grant over some of them (one's own record) does not."""
+        return any(folded(g.predicate, bound) is True for g in self.grants)
+
     def fields_within(self, bound: UnitBound | None) -> frozenset[str]:
         """Fields readable on some row of the scope inside `bound` (as far as the predicates tell)."""
         return frozenset().union(*(g.fields for g in self.grants if folded(g.predicate, bound) is not False))

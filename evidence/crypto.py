@@ -366,11 +366,24 @@ def _private_key(private_pem: bytes) -> tuple[Key, str]:
 # batch): a compact JWS whose `typ` says what it signs, so that one kind can never pass for another,
 # and whose `kid` names a key registered to the signer. The gateway holds only the public halves.
 APPROVAL_TYP: Final = "ccvc-approval+jws"
+# A ministry's bundle of approved records for the national gateway, signed with the key MOHA issued it.
+SYNC_TYP: Final = "ccvc-sync+jws"
 
 
 def sign_registered(private_pem: bytes, payload: bytes, *, typ: str) -> str:
     key, kid = _private_key(private_pem)
     return str(jws.sign(payload, key, headers={"kid": kid, "typ": typ}, algorithm=ALGORITHM))
+
+
+def unverified_payload(token: str, *, what: str, max_bytes: int) -> bytes:
+    """A JWS's payload before any verification: only to learn whose keys must verify it (the signer it
+    names). Nothing in it is to be believed until `verify_registered` returns it."""
+    if len(token) > max_bytes:
+        raise SignatureRefused(f"{what} is larger than the gateway accepts ({max_bytes} bytes)")
+    try:
+        return bytes(jws.get_unverified_claims(token))
+    except (JOSEError, ValueError, TypeError):
+        raise SignatureRefused(f"{what} is not a compact JWS") from None
 
 
 def verify_registered(

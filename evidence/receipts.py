@@ -31,6 +31,11 @@ def ids_sha256(official_ids: Sequence[int]) -> str:
     return sha256_hex(canonical_json(sorted(official_ids)))
 
 
+def new_rid() -> str:
+    """A receipt's id: 128 random bits in hex, which nobody can guess from another."""
+    return uuid.uuid4().hex
+
+
 class Receipts:
     """The gateway's receipt service (resolvers.receipts.ReceiptService)."""
 
@@ -48,7 +53,7 @@ class Receipts:
         principal, operation = draft.principal, draft.operation
         payload: dict[str, Any] = {
             "v": FORMAT_VERSION,
-            "rid": uuid.uuid4().hex,
+            "rid": draft.rid or new_rid(),
             "iat": int(time.time()),
             "iss": self.issuer,
             "kind": draft.kind,
@@ -86,6 +91,33 @@ class Receipts:
         logged = entry is not None and entry.receipt == receipt.strip()
         problems = check.problems + (() if logged else ("The receipt is not in this gateway's log",))
         return replace(check, valid=check.valid and logged, problems=problems, logged=logged)
+
+    async def public_view(self, rid: str) -> dict[str, Any] | None:
+        """What anyone holding a receipt's id (printed on a CV, say) may learn of it: that this gateway
+        logged and signed it, when, of what kind, and the SHA-256 of the data it covers, to compare with
+        the copy in hand. Not who asked, on what basis, nor whom it is about: that is the receipt's
+        holder's to show (the receipt itself, `ccvc receipts verify`)."""
+        async with self.engine.connect() as conn:
+            entry = await receipt_rows.get_by_rid(conn, rid)
+        if entry is None:
+            return None
+        check = verify_receipt(entry.receipt, self.keys.public_keys())
+        payload = check.payload or {}
+        export = payload.get("export") if isinstance(payload.get("export"), dict) else None
+        return {
+            "rid": rid,
+            "valid": check.valid,
+            "problems": list(check.problems),
+            "issuer": payload.get("iss"),
+            "issuedAt": payload.get("iat"),
+            "kind": payload.get("kind"),
+            "dataSha256": payload.get("data_sha256"),
+            "export": None if export is None else {"format": export.get("format"), "bytes": export.get("bytes")},
+            "logIndex": entry.leaf_index,
+            "dataVersion": payload.get("data_version"),
+            "kid": check.kid,
+            "keyStatus": check.key_status,
+        }
 
 
 def verify_receipt(receipt: str, keys: PublicKeys, *, data: Any | None = None) -> ReceiptCheck:

@@ -69,6 +69,8 @@ class ReceiptDraft:
     data_sha256: str  # of the canonical JSON of `data`, or of the exported file's bytes
     official_ids: tuple[int, ...]
     export: dict[str, Any] | None = None
+    # Chosen before the data when the data shows it (a CV prints its receipt's id); otherwise at issue.
+    rid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ def draft_for(
     kind: str,
     data_sha256: str,
     export: dict[str, Any] | None = None,
+    rid: str | None = None,
 ) -> ReceiptDraft:
     return ReceiptDraft(
         kind=kind,
@@ -110,4 +113,5 @@ def draft_for(
         data_sha256=data_sha256,
         official_ids=tuple(sorted(exposure.ids)),
         export=export,
+        rid=rid,
     )

@@ -27,6 +27,7 @@ from gateway.graphql import GraphQLView, read_capped_body
 from gateway.health import Readiness, healthz
 from gateway.ide import ide_routes
 from gateway.site import site_routes
+from gateway.sync import sync_routes
 from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         server_timing=settings.server_timing_enabled,
         retry_after=settings.retry_after_seconds,
         calendar=Calendar(clock or utc_now, settings.approval_window_days),
+        public_url=settings.public_url,
     )
 
     readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds).respond
@@ -117,8 +119,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/auth/token", token, methods=["POST"]),
             Route("/graphql", view.endpoint, methods=["GET", "POST"]),
-            *log_routes(receipt_log),
+            *log_routes(receipt_log, receipts),
             *export_routes(authenticator, engine),
+            *sync_routes(engine),
             *(ide_routes() if settings.graphiql_enabled else []),
             *site_routes(settings, authenticator, sdl=lambda: schema_text),
         ],

@@ -1,5 +1,5 @@
-"""HTTP endpoints for the evidence: the receipt log (tree heads, inclusion and consistency proofs, open
-to anyone: they reveal hashes only) and exported files (their requester only, until they expire)."""
+"""HTTP endpoints for the evidence: the receipt log (tree heads, inclusion and consistency proofs, a
+receipt's public view by its id: open to anyone, they reveal hashes and dates only) and exported files (their requester only, until they expire)."""
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,6 +13,7 @@ from starlette.routing import Route
 from db.errors import BadInput, DomainError, NotFound
 from db.queries import exports
 from evidence.log import ReceiptLog
+from evidence.receipts import Receipts
 from gateway.auth import Authenticator
 from gateway.errors import json_error
 from resolvers.exports import FORMATS
@@ -44,15 +45,19 @@ def _answering(handler: Handler) -> Handler:
     return guarded
 
 
-def log_routes(log: ReceiptLog) -> list[Route]:
+def log_routes(log: ReceiptLog, receipts: Receipts) -> list[Route]:
     async def checkpoint(request: Request) -> Response:
         return _json(await log.checkpoint(_size(request, "tree_size")))
 
     async def proof(request: Request) -> Response:
-        rid = request.path_params["rid"]
-        if not (0 < len(rid) <= 32 and rid.isalnum()):
-            raise NotFound(f"No receipt '{rid[:40]}' in the log")
-        return _json(await log.inclusion(rid, _size(request, "tree_size")))
+        return _json(await log.inclusion(_rid(request), _size(request, "tree_size")))
+
+    async def receipt(request: Request) -> Response:
+        rid = _rid(request)
+        view = await receipts.public_view(rid)
+        if view is None:
+            raise NotFound(f"No receipt '{rid}' in the log")
+        return _json(view)
 
     async def consistency(request: Request) -> Response:
         old, new = _size(request, "from"), _size(request, "to")
@@ -64,7 +69,15 @@ def log_routes(log: ReceiptLog) -> list[Route]:
         Route("/log/checkpoint", _answering(checkpoint), methods=["GET"]),
         Route("/log/consistency", _answering(consistency), methods=["GET"]),
         Route("/receipts/{rid}/proof", _answering(proof), methods=["GET"]),
+        Route("/receipts/{rid}", _answering(receipt), methods=["GET"]),
     ]
+
+
+def _rid(request: Request) -> str:
+    rid = str(request.path_params["rid"])
+    if not (0 < len(rid) <= 32 and rid.isalnum()):
+        raise NotFound(f"No receipt '{rid[:40]}' in the log")
+    return rid
 
 
 def export_routes(authenticator: Authenticator, engine: AsyncEngine) -> list[Route]:

@@ -154,6 +154,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         server_timing: bool = False,
         retry_after: int = 5,
         calendar: Calendar | None = None,
+        public_url: str | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
         self.authenticator = authenticator
@@ -163,6 +164,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.max_body_bytes = max_body_bytes
         self.server_timing = server_timing
         self.calendar = calendar or Calendar()
+        self.public_url = public_url
         self.retry_after = retry_after
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -292,6 +294,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             receipts=self.receipts,
             transaction=transaction,
             calendar=self.calendar,
+            base_url=(self.public_url or str(request.base_url)).rstrip("/"),
         )
         request.state.ccvc_context = context  # for process_result, which strawberry gives only the request
         request.state.ccvc_receipt = _wants_receipt(request, context)

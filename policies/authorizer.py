@@ -125,7 +125,8 @@ class Authorizer:
         for lines in self._role_lines.values():
             for line in lines:
                 opens = line.fields != NO_FIELDS
-                if opens and line.fields not in self.groups and line.fields not in self.data_fields:
+                # A group, or one field of a group (the decisions' own list, whatever checks run per row).
+                if opens and line.fields not in self.groups and line.fields not in self.groups.get(ALL_FIELDS, ()):
                     raise PolicyError(f"Policy line for '{line.subject}' opens unknown fields '{line.fields}'")
 
     # -- per principal ------------------------------------------------------------------------

@@ -22,6 +22,8 @@ PROPOSE: Final = "propose"
 REVIEW: Final = "review"
 DECIDE: Final = "decide"
 APPROVE: Final = "approve"
+# Importing a ministry's signed bundle of approved records by hand (resolvers/sync.py).
+SYNC: Final = "sync"
 
 # Field decisions that need no row check (see policy.csv); every other group is a data group.
 PUBLIC: Final = "public"

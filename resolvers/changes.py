@@ -18,12 +18,12 @@ import orjson
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.catalog import OFFICIAL, RECORD_FIELDS
+from db.catalog import EDITABLE, OFFICIAL, RECORD_FIELDS
 from db.edits import normalized
 from db.errors import BadInput, DomainError, InvalidFields, NotFound
 from db.predicates import Subtree, UnitBound, holds
 from db.queries import changes, officials, signers, versions
-from db.queries.changes import Approved, ConcurrentDecision
+from db.queries.changes import Approved, ConcurrentDecision, UniqueValueTaken
 from db.scoping import Scope
 from evidence.canonical import canonical_sha256
 from evidence.crypto import APPROVAL_TYP, verify_registered
@@ -37,6 +37,8 @@ from resolvers.officials import officials_by_code
 from resolvers.units import unit_by_ref
 
 MAX_REASON: Final = 500
+# An approval's JWS as kept (approval.signature): a digest signed with ES256 is some 300 characters.
+MAX_SIGNATURE: Final = 4096
 # Pending changes one official's record may have at once: a month's corrections, not a queue without end.
 MAX_PENDING_PER_OFFICIAL: Final = 20
 # Changes one batch may hold: one approval signs them all in one transaction; a larger unit is approved
@@ -46,9 +48,11 @@ MAX_BATCH: Final = 2000
 # approval; the unit; the batch; the approval, its changes marked; the officials, updated; for each kind
 # of child record the batch replaces: read, deleted, inserted; the versions; the data version; reading
 # the approval back.
-APPROVE_STATEMENTS: Final = 12 + 3 * len(RECORD_FIELDS)
+APPROVE_STATEMENTS: Final = 16 + 3 * len(RECORD_FIELDS)
 # Fields one change sets at most: a correction touches a few; a record rewritten whole is many changes.
 MAX_FIELD_CHANGES: Final = 20
+# Fields one version lists at most: it merges the changes of a month, so any field a change may set.
+MAX_VERSION_CHANGES: Final = len(EDITABLE)
 # Changes one page of `pendingChanges` (or of a batch's `changes`) lists at most, and by default.
 MAX_CHANGES_PAGE: Final = 500
 CHANGES_PAGE: Final = 100
@@ -62,6 +66,10 @@ class StaleBatch(DomainError):
 
 class OutsideWindow(DomainError):
     code = "OUTSIDE_APPROVAL_WINDOW"
+
+
+class ConflictingChange(DomainError):
+    code = "CONFLICTING_CHANGE"
 
 
 # -- proposing ---------------------------------------------------------------------------------------
@@ -141,6 +149,8 @@ async def _places(ctx: RequestContext, official: Row[Any], values: Mapping[str, 
             problems.append(("unit", "must be a unit of the official's own ministry or province"))
         else:
             resolved["unit"] = unit_id = unit.id
+    if "unit" in resolved and "position" not in values and official.position_id is not None:
+        problems.append(("position", "must be given with a new unit: a position of that unit, or null"))
     if isinstance(values.get("position"), str):
         ref = str(values["position"])
         position = await ctx.loaders.position_by_id.load(parse_id(ref, "position")) if is_id(ref) else None
@@ -208,7 +218,7 @@ async def _decide(ctx: RequestContext, change_ref: str, status: str, note: str |
 def _covers(scope: Scope, row: Row[Any]) -> bool:
     """Whether a scope reaches every official of the unit of the change's official (HR's and approvers'
     reach is whole ministries or provinces)."""
-    return bool(scope.everywhere_within(UnitBound(row.unit_path, row.top_unit_id)))
+    return scope.covers(UnitBound(row.unit_path, row.top_unit_id))
 
 
 async def resolve_pending_changes(ctx: RequestContext, unit_ref: str, first: int, after: str | None) -> list[Row[Any]]:
@@ -320,7 +330,7 @@ async def _batch(ctx: RequestContext, conn: AsyncConnection, unit: Row[Any], per
 async def _batch_unit(ctx: RequestContext, unit_ref: str, action: str) -> Row[Any]:
     """The unit of a batch, when the principal's scope for `action` reaches its whole subtree."""
     unit = await _unit(ctx, unit_ref)
-    if not ctx.scope_to(action).everywhere_within(UnitBound(unit.path, unit.top_unit_id)):
+    if not ctx.scope_to(action).covers(UnitBound(unit.path, unit.top_unit_id)):
         raise Forbidden(
             f"Only the approver (or HR) of the ministry or province of {unit.code} sees its batches"
             if action == REVIEW
@@ -354,8 +364,10 @@ async def resolve_approve_batch(ctx: RequestContext, batch_id: str, signature: s
     async with ctx.write() as conn:
         kid, signed = await _signed_digest(conn, ctx, signature)
         kept = await changes.find_approval(conn, unit_id=unit.id, period=period, digest=signed)
-        if kept is not None and kept.signature == signature:
-            return kept  # the same approval sent again (a retry after a lost answer): nothing more to do
+        if kept is not None:
+            # This very batch is approved already: the same approval sent again (a retry after a lost
+            # answer), or an empty batch signed twice. Nothing more to do: one approval per batch.
+            return kept
         batch = await _batch(ctx, conn, unit, period)
         if batch.digest != signed:
             raise StaleBatch(
@@ -379,7 +391,7 @@ async def _signed_digest(conn: AsyncConnection, ctx: RequestContext, signature: 
             f"with `ccvc keys register --account {ctx.principal.username} --public-key FILE`"
         )
     kid, payload = verify_registered(
-        check_text(signature, "signature"), keys=keys, typ=APPROVAL_TYP, what="The signature"
+        check_text(signature, "signature"), keys=keys, typ=APPROVAL_TYP, what="The signature", max_bytes=MAX_SIGNATURE
     )
     try:
         claims = orjson.loads(payload)
@@ -424,7 +436,13 @@ async def _apply(
         )
     except ConcurrentDecision:
         raise StaleBatch(
-            "A change of the batch was decided by someone else meanwhile: read approvalBatch again"
+            "The batch was decided by someone else meanwhile (a change withdrawn or rejected, or the batch "
+            "approved): read approvalBatch again"
+        ) from None
+    except UniqueValueTaken as taken:
+        raise ConflictingChange(
+            f"Change {taken.change_id} sets `{taken.field}` to a value another record holds: reject it "
+            "(rejectChange), then read the batch again and sign it"
         ) from None
     return approval_id
 
@@ -434,10 +452,12 @@ async def _apply(
 
 async def resolve_history(ctx: RequestContext, official: Row[Any], first: int) -> list[dict[str, Any]]:
     """The versions approvals made of the record, newest first, for those who review it; each lists the
-    changes to the fields that review reaches."""
+    changes to the fields the caller both reviews and may read on the record."""
     if not 1 <= first <= MAX_HISTORY:
         raise BadInput(f"`first` must be from 1 to {MAX_HISTORY}")
-    fields = await _reviewed_fields(ctx, official)
+    # What the record itself shows the caller: a version's values are the record's, past or present (an
+    # approver reviews sensitive values while pending, but reads no sensitive field of the record).
+    fields = await _reviewed_fields(ctx, official) & ctx.scope.readable(official.grants)
     rows = (await ctx.loaders.versions_by_official.load(official.id))[:first]
     return [
         {

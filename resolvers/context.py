@@ -50,6 +50,9 @@ class RequestContext:
     # The gateway gives each request one write transaction, which it commits after the whole answer
     # (resolvers.transaction); without one (the CLI), each write commits on its own.
     transaction: Transaction | None = None
+    # Where clients reach the gateway (CCVC_PUBLIC_URL, else the request's own): addresses the answer
+    # gives, such as a CV's link to its receipt's verification.
+    base_url: str = ""
     # The clock and the approval window (resolvers/months.py); tests give a clock of their own.
     calendar: Calendar = field(default_factory=Calendar)
     loaders: Loaders = field(init=False)

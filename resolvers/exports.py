@@ -42,7 +42,9 @@ MAX_EXPORT_ROWS: Final = 50_000
 DEFAULT_EXPORT_ROWS: Final = 1_000
 EXPORT_TTL: Final = timedelta(hours=24)
 _CHUNK: Final = 5_000
-FORMATS: Final = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+FORMATS: Final = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson", "pdf": "application/pdf"}
+# The formats of a table of officials (`exportOfficials`); a PDF is one official's CV (resolvers/cv.py).
+TABLES: Final = ("csv", "jsonl")
 WITHHELD: Final = "withheld"
 # Exports one request may start (schema/cost.py counts them before anything runs): each reads up to
 # MAX_EXPORT_ROWS rows, and several in one request would hold the database from everyone else.
@@ -236,8 +238,8 @@ async def _rows(ctx: RequestContext, query: OfficialFilter, limit: int, fields: 
 
 
 async def resolve_export_officials(ctx: RequestContext, request: ExportRequest) -> ExportResult:
-    if request.format not in FORMATS:
-        raise BadInput(f"Unknown export format '{request.format}'")
+    if request.format not in TABLES:
+        raise BadInput(f"`exportOfficials` writes {' or '.join(TABLES)}, not '{request.format}'")
     if not 1 <= request.limit <= MAX_EXPORT_ROWS:
         raise BadInput(f"`limit` must be between 1 and {MAX_EXPORT_ROWS}")
     if ctx.receipts is None or ctx.operation is None:
@@ -257,24 +259,29 @@ async def resolve_export_officials(ctx: RequestContext, request: ExportRequest) 
     # Tens of thousands of rows take seconds of CPU: in a thread, so the event loop keeps answering
     # everyone else meanwhile (Python shares the core, but in slices, not in one block).
     content = await asyncio.to_thread(file)
-    return await _store(ctx, request, fields, headers, rows, content)
+    return await store(ctx, request.format, content, rows, fields=fields, headers=headers)
 
 
-async def _store(
+async def store(
     ctx: RequestContext,
-    request: ExportRequest,
+    format: str,
+    content: bytes,
+    rows: Sequence[Row[Any]],
+    *,
     fields: list[str],
     headers: list[str],
-    rows: Sequence[Row[Any]],
-    content: bytes,
+    rid: str | None = None,
 ) -> ExportResult:
-    assert ctx.receipts is not None and ctx.operation is not None
+    """Keep an exported file for its requester, with a receipt over its exact bytes (`rid`: the receipt's
+    id, when the file already shows it)."""
+    if ctx.receipts is None or ctx.operation is None:
+        raise BadInput("Exports are made by the gateway, with a receipt")
     export_id, digest = secrets.token_hex(16), await asyncio.to_thread(lambda: hashlib.sha256(content).hexdigest())
     exposure = Exposure()
     exposure.add_all(rows)
-    described = {"id": export_id, "format": request.format, "bytes": len(content), "rows": len(rows)}
+    described = {"id": export_id, "format": format, "bytes": len(content), "rows": len(rows)}
     draft = draft_for(
-        ctx.principal, ctx.scope, exposure, ctx.operation, kind="export", data_sha256=digest, export=described
+        ctx.principal, ctx.scope, exposure, ctx.operation, kind="export", data_sha256=digest, export=described, rid=rid
     )
     # One transaction for the receipt and the file: an export is only ever stored with its receipt in
     # the log, and the receipt is logged only if the file is stored (and, in the gateway, the request
@@ -287,7 +294,7 @@ async def _store(
             conn,
             export_id=export_id,
             account_id=ctx.principal.account_id,
-            format=request.format,
+            format=format,
             content=content,
             sha256=digest,
             row_count=len(rows),
@@ -297,7 +304,7 @@ async def _store(
         )
     return ExportResult(
         id=export_id,
-        format=request.format,
+        format=format,
         fields=fields,
         columns=headers,
         row_count=len(rows),

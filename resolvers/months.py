@@ -13,7 +13,8 @@ from typing import Final
 from db.errors import BadInput
 from policies.written import VIETNAM
 
-_PERIOD: Final = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+# Years 1900-2099: data of this database, and every month's window a valid date.
+_PERIOD: Final = re.compile(r"((?:19|20)[0-9]{2})-(0[1-9]|1[0-2])")
 DEFAULT_WINDOW_DAYS: Final = 5
 
 

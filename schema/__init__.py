@@ -22,6 +22,7 @@ from schema.operations import OneOperation
 from schema.policy import apply_field_policy
 from schema.positions import PositionQueries
 from schema.receipts import ReceiptQueries, RecordOperation
+from schema.sync import SyncMutations
 from schema.units import UnitQueries
 
 
@@ -41,7 +42,7 @@ class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQue
 
 
 @strawberry.type
-class Mutation(GrantMutations, ExportMutations, ChangeMutations):
+class Mutation(GrantMutations, ExportMutations, ChangeMutations, SyncMutations):
     pass
 
 

@@ -62,10 +62,13 @@ from resolvers.changes import (
     MAX_FIELD_CHANGES,
     MAX_HISTORY,
     MAX_PENDING_PER_OFFICIAL,
+    MAX_VERSION_CHANGES,
 )
+from resolvers.cv import CV_STATEMENTS
 from resolvers.exports import MAX_EXPORT_ROWS, export_statements
 from resolvers.limits import LARGEST_CODE_LIST, TreeShape
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from resolvers.sync import SYNC_STATEMENTS
 from schema.shape import CEILING
 
 Args = dict[str, Any]
@@ -106,7 +109,7 @@ LIST_BOUNDS: Final[dict[str, int | str | Callable[[Args, Tree], int]]] = {
     "Official.pendingChanges": MAX_PENDING_PER_OFFICIAL,
     "Official.history": lambda args, tree: min(max(int(args.get("first", MAX_HISTORY)), 0), MAX_HISTORY),
     "PendingChange.changes": MAX_FIELD_CHANGES,
-    "RecordVersion.changes": MAX_FIELD_CHANGES,
+    "RecordVersion.changes": MAX_VERSION_CHANGES,
 }
 
 
@@ -156,6 +159,8 @@ OWN_STATEMENTS: Final[dict[str, int | Callable[[Args], int]]] = {
     "Mutation.withdrawChange": 5,  # the lock; the change (twice when the caller is its proposer), deciding, reading back
     "Mutation.rejectChange": 4,  # the lock; the change, deciding, reading back
     "Mutation.approveBatch": APPROVE_STATEMENTS,
+    "Official.cv": CV_STATEMENTS,
+    "Mutation.syncApprovedBatch": SYNC_STATEMENTS,
 }
 # Fields read through the request's loaders: one statement per wave of objects.
 LOADED: Final = frozenset(
@@ -183,7 +188,8 @@ LOADED: Final = frozenset(
 )
 # Rows a field produces besides its answer's fields.
 ROWS: Final[dict[str, Callable[[Args], int]]] = {"Mutation.exportOfficials": _limit}
-EXPORT: Final = "Mutation.exportOfficials"
+# Fields that make an exported file with its receipt (MAX_EXPORTS_PER_REQUEST bounds them).
+EXPORTS: Final = frozenset({"Mutation.exportOfficials", "Official.cv"})
 
 
 class TreeUnknown(Exception):
@@ -260,7 +266,7 @@ class _Walk:
         own = own(args) if callable(own) else own
         loaded = key in LOADED
         self.statements = _add(self.statements, _times(count, own) + (min(count, objects.waves) if loaded else 0))
-        self.exports += count if key == EXPORT else 0
+        self.exports += count if key in EXPORTS else 0
         target = get_named_type(definition.type)
         if not isinstance(target, GraphQLObjectType):
             return None

@@ -15,6 +15,7 @@ from schema.officials import OfficialFilter
 class ExportFormat(Enum):
     CSV = "csv"
     JSONL = "jsonl"
+    PDF = "pdf"  # a CV (Official.cv); exportOfficials writes the other two
 
 
 @strawberry.type(description="A prepared export: download it from `url` (same bearer token) before `expiresAt`.")
@@ -33,7 +34,7 @@ class Export:
     expires_at: datetime
 
 
-def _export(result: ExportResult) -> Export:
+def export_of(result: ExportResult) -> Export:
     return Export(
         id=strawberry.ID(result.id),
         format=ExportFormat(result.format),
@@ -68,4 +69,4 @@ class ExportMutations:
         limit: int = DEFAULT_EXPORT_ROWS,
     ) -> Export:
         request = ExportRequest(format=format.value, fields=fields, limit=limit, filter=filter)
-        return _export(await resolve_export(info.context, request))
+        return export_of(await resolve_export(info.context, request))

@@ -11,6 +11,7 @@ from graphql import GraphQLObjectType, GraphQLSchema
 
 from db.catalog import OFFICIAL
 from resolvers.changes import MAX_HISTORY, resolve_history, resolve_official_changes
+from resolvers.cv import resolve_cv
 from resolvers.officials import resolve_me, resolve_official, resolve_officials
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page
 from resolvers.positions import resolve_position_by_id
@@ -29,10 +30,12 @@ from schema.records import (
 )
 
 if TYPE_CHECKING:
+    from schema.exports import Export
     from schema.positions import Position
     from schema.units import Unit
 
 UnitRef = Annotated["Unit", strawberry.lazy("schema.units")]
+ExportRef = Annotated["Export", strawberry.lazy("schema.exports")]
 PositionRef = Annotated["Position", strawberry.lazy("schema.positions")]
 
 
@@ -114,9 +117,9 @@ def _described(name: str) -> str:
 
 
 # Fields of Official about the record rather than its data: the id that names it, the changes waiting
-# for approval, the versions approvals made. Not in the catalog; the compiled path leaves them to the
+# for approval, the versions approvals made, its CV. Not in the catalog; the compiled path leaves them to the
 # resolver tree (counted).
-ABOUT_THE_RECORD: Final = frozenset({"id", "pendingChanges", "history"})
+ABOUT_THE_RECORD: Final = frozenset({"id", "pendingChanges", "history", "cv"})
 
 
 def held_to_catalog(schema: GraphQLSchema) -> None:
@@ -211,6 +214,16 @@ class Official:
     )
     async def pending_changes(self, info: Ctx, root: Parent) -> list[PendingChange] | None:
         return cast(list[PendingChange], await resolve_official_changes(info.context, root))
+
+    @field(
+        description="The sơ yếu lý lịch (Mẫu 2C-BNV/2008) as a PDF of the approved record, with a signed receipt "
+        "over its bytes; the PDF shows the receipt's id and a QR code to its public verification. For those "
+        "who may read every field of the record (the official, HR, the administrator). Download it from `url`."
+    )
+    async def cv(self, info: Ctx, root: Parent) -> ExportRef | None:
+        from schema.exports import export_of  # schema.exports builds on this module's filter type
+
+        return export_of(await resolve_cv(info.context, root))
 
     @field(
         description=f"The versions approvals made of this record, newest first (at most {MAX_HISTORY}), with "

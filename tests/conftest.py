@@ -179,7 +179,7 @@ class Writable:
 def writable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Writable]:
     """A gateway on a database of its own, per back end and per test module, for tests that change the
     approved data (approvals): the shared database stays as seeded. Its clock is the test's."""
-    url = prepare_database(request.param, tmp_path_factory.mktemp("writable"), officials=120, suffix="_writable")
+    url = prepare_database(request.param, tmp_path_factory.mktemp("writable"), officials=400, suffix="_writable")
     keys = tmp_path_factory.mktemp("writable-keys")
     KeyRing.load(keys, create=True)
     settings = Settings(env="test", database_url=url, keys_dir=keys)

@@ -16,7 +16,14 @@ SQLModel.metadata.naming_convention = {
 }
 
 from db.models.accounts import Account, Agency, AgencyKey, UsedAssertion  # noqa: E402
-from db.models.changes import Approval, OfficialVersion, PendingChange, SignerKey  # noqa: E402
+from db.models.changes import (  # noqa: E402
+    Approval,
+    MinistryKey,
+    OfficialVersion,
+    PendingChange,
+    SignerKey,
+    SyncBatch,
+)
 from db.models.grants import AccessGrant, Agreement  # noqa: E402
 from db.models.officials import Official  # noqa: E402
 from db.models.positions import Position  # noqa: E402
@@ -56,6 +63,7 @@ __all__ = [
     "IdempotentRequest",
     "LogHead",
     "MerkleNode",
+    "MinistryKey",
     "Official",
     "OfficialVersion",
     "PendingChange",
@@ -64,6 +72,7 @@ __all__ = [
     "Reward",
     "SalaryHistory",
     "SignerKey",
+    "SyncBatch",
     "Training",
     "Unit",
     "UsedAssertion",

@@ -3,14 +3,15 @@
 The `official` table and its child tables stay the approved record: what partners, dashboards and
 receipts read. A proposed change waits in `pending_change` until an approver signs the batch of its
 unit for the month (`approval`); applying it writes the record, counts its version up and keeps what it
-replaced in `official_version`. Keys that sign approvals (and, later, ministries' sync bundles) are in
-`signer_key`: the gateway verifies those signatures and never holds the private halves.
+replaced in `official_version`. Approvers' keys are in `signer_key`, ministries' in `ministry_key`: the
+gateway verifies those signatures and never holds the private halves. A ministry's approved records
+reach the national gateway as signed bundles (`sync_batch`).
 """
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -44,6 +45,8 @@ class Approval(SQLModel, table=True):
     they sent it (verifiable later against `kid`'s public key), and who, when."""
 
     __tablename__ = "approval"
+    # One approval per batch: the same digest for the same unit and month is the same batch.
+    __table_args__ = (UniqueConstraint("unit_id", "period", "digest"),)
 
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
@@ -87,3 +90,36 @@ class SignerKey(SQLModel, table=True):
     public_jwk: str = Field(max_length=1000)  # JSON text: kty, crv, x, y
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class MinistryKey(SQLModel, table=True):
+    """A ministry's or province's public key (P-256 JWK), issued by MOHA: it signs the approved batches
+    the ministry's own system sends to the national gateway (`ccvc ministries register-key`)."""
+
+    __tablename__ = "ministry_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)  # the ministry or province (a top-level unit)
+    kid: str = Field(max_length=64, unique=True)
+    public_jwk: str = Field(max_length=1000)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class SyncBatch(SQLModel, table=True):
+    """A signed bundle of approved records a ministry sent, as received and applied: kept whole (the JWS
+    verifies later against `kid`), and named by the SHA-256 of its signed payload, so the same bundle
+    received twice is recognised and applied once."""
+
+    __tablename__ = "sync_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ministry_id: int = Field(foreign_key="unit.id", index=True)
+    unit_code: str = Field(max_length=64)
+    period: str = Field(max_length=7)
+    payload_sha256: str = Field(max_length=64, unique=True)
+    kid: str = Field(max_length=64)
+    bundle: str = Field(sa_type=Text)
+    official_count: int
+    created_count: int
+    received_at: datetime = Field(sa_type=DateTime(timezone=True))

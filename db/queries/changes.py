@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -160,7 +161,12 @@ async def record_approval(
         "approved_at": now,
         "change_count": len(change_ids),
     }
-    approval_id = int((await conn.execute(insert(APPROVAL).values(**values).returning(APPROVAL.c.id))).scalar_one())
+    try:
+        async with conn.begin_nested():  # one approval per batch: a second one racing this one fails here
+            inserted = await conn.execute(insert(APPROVAL).values(**values).returning(APPROVAL.c.id))
+            approval_id = int(inserted.scalar_one())
+    except IntegrityError:
+        raise ConcurrentDecision from None
     if change_ids:
         marked = await conn.execute(
             update(CHANGE)
@@ -174,6 +180,15 @@ async def record_approval(
 
 class ConcurrentDecision(Exception):
     """A change of the batch was withdrawn, rejected or approved by someone else while it was applied."""
+
+
+class UniqueValueTaken(Exception):
+    """A change sets a field that identifies a record (the personal id) to another record's value."""
+
+    def __init__(self, change_id: int, field: str) -> None:
+        super().__init__(f"change {change_id}: {field}")
+        self.change_id = change_id
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +229,7 @@ async def apply(
     rows = {row.id: row for row in (await conn.execute(stmt.with_for_update())).all()}
     if len(rows) != len(ids):
         raise ConcurrentDecision  # an official moved out of the approver's reach since the batch was read
+    await _check_unique(conn, approved)
     merged = {a.official_id: a.merged() for a in approved}
     before = await _records_before(conn, merged)
     await conn.execute(update(OFFICIAL).where(OFFICIAL.c.id == bindparam("b_id")), _row_updates(rows, merged, now))
@@ -234,6 +250,33 @@ async def apply(
         for a in approved
     ]
     await conn.execute(insert(VERSION), versions)
+
+
+# Fields whose value names one record (their column is unique): a change must not give one another's.
+_UNIQUE: Final = {
+    f.name: f.column for f in CATALOG.values() if f.editable and f.kind != "records" and OFFICIAL.c[f.column].unique
+}
+
+
+async def _check_unique(conn: AsyncConnection, approved: Sequence[Approved]) -> None:
+    """Refuse (UniqueValueTaken, naming the change) a value of a unique field that another record
+    holds or another change of the batch sets: the database would refuse the whole batch anyway."""
+    claimed: dict[tuple[str, Json], tuple[int, int]] = {}  # (field, value) -> (official, change)
+    for a in approved:
+        for change_id, change in zip(a.change_ids, a.changes, strict=True):
+            for name in _UNIQUE.keys() & change.keys():
+                holder = claimed.setdefault((name, change[name]), (a.official_id, change_id))
+                if holder[0] != a.official_id:
+                    raise UniqueValueTaken(change_id, name)
+    for name, column in _UNIQUE.items():
+        wanted = {value: owner for (field, value), owner in claimed.items() if field == name and value is not None}
+        if not wanted:
+            continue
+        stmt = select(OFFICIAL.c.id, OFFICIAL.c[column]).where(OFFICIAL.c[column].in_(sorted(wanted)))
+        for row in await conn.execute(stmt):
+            official_id, change_id = wanted[row[1]]
+            if row.id != official_id:
+                raise UniqueValueTaken(change_id, name)
 
 
 # The fields kept whole in a version's `previous`: every column of the row the catalog names.

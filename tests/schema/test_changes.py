@@ -339,3 +339,151 @@ def test_the_sign_command_prints_what_approve_batch_takes(
     ran = ccvc(writable.api.settings, "sign", "--key", str(key), "--digest", "ab" * 32)
     assert ran.returncode == 0 and ran.stdout.count(".") == 2
     assert ccvc(writable.api.settings, "sign", "--key", str(key), "--digest", "xyz").returncode != 0
+
+
+# -- found by review: each with the test that would have caught it ---------------------------------------
+
+ALL_KINDS = {
+    "workHistory": [{"fromDate": "2010-01-01", "toDate": None, "description": "Chuyên viên"}],
+    "training": [
+        {
+            "school": "Học viện Hành chính",
+            "major": "Luật",
+            "fromDate": "2005-09-01",
+            "toDate": "2009-06-30",
+            "mode": "CHINH_QUY",
+            "diploma": "Cử nhân",
+        }
+    ],
+    "salaryHistory": [{"effectiveDate": "2020-01-01", "rank": "01.003", "grade": 2, "coefficient": "2.67"}],
+    "familyMembers": [{"side": "OWN", "relation": "Con", "fullName": "Lê An", "birthYear": 2015}],
+    "rewards": [{"year": 2020, "form": "Bằng khen", "decidedBy": "Thủ tướng"}],
+    "disciplines": [],
+    "evaluations": [{"year": 2025, "level": "HTT"}],
+}
+
+
+def _approve_all(writable: Writable, key: bytes) -> Any:
+    api = writable.api
+    batch = api.data(BATCH, as_user="approver.BNV", variables={"unit": "BNV", "period": "2026-11"})["approvalBatch"]
+    writable.clock.now = IN_WINDOW
+    return api.post(APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": _sign(key, batch["digest"])})
+
+
+def test_a_batch_of_every_kind_of_record_stays_within_its_statements(writable: Writable, approver_key: bytes) -> None:
+    api = writable.api
+    people = [_official(api, offset=i) for i in range(3)]
+    for person in people:
+        assert "errors" not in _propose(
+            api, "hr.BNV", person["id"], ALL_KINDS | {"personalId": f"0019990{int(person['id']):05d}"}
+        )
+        assert "errors" not in _propose(api, "hr.BNV", person["id"], {"familyMembers": [], "heightCm": 170})
+    api.statements.clear()
+    assert "errors" not in _approve_all(writable, approver_key)
+    assert len(api.statements) <= APPROVE_STATEMENTS
+    record = api.data(
+        "query($id: ID!) { official(id: $id) { heightCm familyMembers { fullName } evaluations { year } } }",
+        variables={"id": people[0]["id"]},
+    )["official"]
+    assert record == {"heightCm": 170, "familyMembers": [], "evaluations": [{"year": 2025}]}  # the later change wins
+
+
+def test_an_approver_reads_no_sensitive_value_in_history(writable: Writable, approver_key: bytes) -> None:
+    api = writable.api
+    me = _official(api, offset=4)
+    religion = "02" if me["religion"]["code"] != "02" else "03"
+    assert "errors" not in _propose(api, me["code"], me["id"], {"religion": religion, "otherName": "Út"})
+    assert "errors" not in _approve_all(writable, approver_key)
+    query = "query($id: ID!) { official(id: $id) { history(first: 1) { changes { field value previous } } } }"
+    seen = api.data(query, as_user="approver.BNV", variables={"id": me["id"]})["official"]["history"][0]["changes"]
+    assert [c["field"] for c in seen] == ["otherName"]
+    own = api.data(query, as_user="hr.BNV", variables={"id": me["id"]})["official"]["history"][0]["changes"]
+    assert {c["field"] for c in own} == {"religion", "otherName"}
+
+
+def test_a_personal_id_another_record_holds_stops_the_batch_naming_the_change(
+    writable: Writable, approver_key: bytes
+) -> None:
+    api = writable.api
+    me, other = _official(api, offset=5), _official(api, offset=6)
+    taken = api.data("query($id: ID!) { official(id: $id) { personalId } }", variables={"id": other["id"]})["official"]
+    change = _propose(api, me["code"], me["id"], {"personalId": taken["personalId"]})["data"]["proposeChange"]["id"]
+    body = _approve_all(writable, approver_key)
+    assert _codes(body) == ["CONFLICTING_CHANGE"] and f"Change {change}" in body["errors"][0]["message"]
+    assert len(_pending(api)) == 1
+
+
+def test_a_new_name_is_searched_and_sorted_as_the_new_name(writable: Writable, approver_key: bytes) -> None:
+    api = writable.api
+    me = _official(api, offset=7)
+    assert "errors" not in _propose(api, "hr.BNV", me["id"], {"fullName": "Trịnh Xuân Ẩn"})
+    assert "errors" not in _approve_all(writable, approver_key)
+    found = api.data('{ officials(first: 5, filter: {name: "trinh xuan an"}) { nodes { id } } }')["officials"]["nodes"]
+    assert {"id": me["id"]} in found
+
+
+def test_a_move_to_another_unit_names_the_position_there(writable: Writable) -> None:
+    api = writable.api
+    query = "query($id: ID!) { official(id: $id) { unit { code } position { id } } }"
+    for offset in range(10):
+        person = _official(api, offset=offset)
+        placed = api.data(query, variables={"id": person["id"]})["official"]
+        if placed["position"] is not None:
+            break
+    target = "BNV.VP" if placed["unit"]["code"] != "BNV.VP" else "BNV.TTR"
+    body = _propose(api, "hr.BNV", person["id"], {"unit": target})
+    assert _codes(body) == ["BAD_USER_INPUT"] and body["errors"][0]["extensions"]["fields"][0]["field"] == "position"
+    assert "errors" not in _propose(api, "hr.BNV", person["id"], {"unit": target, "position": None})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"disciplines": []}, {"rewards": []}, {"evaluations": []}, {"workHistory": []}, {"status": "RETIRED"}],
+)
+def test_an_official_may_not_erase_what_their_agency_decided(writable: Writable, changes: dict[str, Any]) -> None:
+    me = _official(writable.api)
+    assert _codes(_propose(writable.api, me["code"], me["id"], changes)) == ["FORBIDDEN"]
+
+
+@pytest.mark.parametrize("value", ["1e400", "1E+30", "NaN", "-0.001", "1e-400"])
+def test_any_number_is_an_answer_never_an_internal_error(writable: Writable, value: str) -> None:
+    me = _official(writable.api)
+    assert _codes(_propose(writable.api, "hr.BNV", me["id"], {"salaryCoefficient": value})) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "1899-12", "2026-13"])
+def test_any_period_is_an_answer_never_an_internal_error(writable: Writable, period: str) -> None:
+    api = writable.api
+    assert _codes(api.post(BATCH, as_user="approver.BNV", variables={"unit": "BNV", "period": period})) == [
+        "BAD_USER_INPUT"
+    ]
+    body = api.post(APPROVE, as_user="approver.BNV", variables={"id": f"BNV@{period}", "sig": "x.y.z"})
+    assert _codes(body) == ["BAD_USER_INPUT"]
+
+
+def test_an_empty_batch_signed_twice_is_one_approval(writable: Writable, approver_key: bytes) -> None:
+    api = writable.api
+    batch = api.data(BATCH, as_user="approver.BNV", variables={"unit": "BNV.VP", "period": "2026-11"})["approvalBatch"]
+    writable.clock.now = IN_WINDOW
+    first, second = (
+        api.data(
+            APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": _sign(approver_key, batch["digest"])}
+        )
+        for _ in range(2)
+    )
+    assert first == second
+
+
+def test_an_official_sees_no_batch_and_an_oversized_signature_is_refused(
+    writable: Writable, approver_key: bytes
+) -> None:
+    api = writable.api
+    me = _official(api)
+    body = api.post(BATCH, as_user=me["code"], variables={"unit": "BNV", "period": "2026-11"})
+    assert _codes(body) == ["FORBIDDEN"]
+    writable.clock.now = IN_WINDOW
+    padded = sign_registered(
+        approver_key, b'{"digest":"' + b"0" * 64 + b'","pad":"' + b"x" * 4000 + b'"}', typ=APPROVAL_TYP
+    )
+    body = api.post(APPROVE, as_user="approver.BNV", variables={"id": "BNV@2026-11", "sig": padded})
+    assert _codes(body) == ["INVALID_SIGNATURE"]

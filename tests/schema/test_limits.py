@@ -20,7 +20,7 @@ from db.engine import create_engine
 from gateway.app import create_app, schema_for
 from gateway.config import Settings
 from resolvers import limits
-from resolvers.exports import export_statements
+from resolvers.exports import MAX_EXPORTS_PER_REQUEST, export_statements
 from resolvers.limits import TreeShape
 from schema import sdl
 from schema.common import core
@@ -191,6 +191,9 @@ def check(api: Api, tree: TreeShape, document: str, variables: dict[str, Any], u
     cost = bound(document, variables, tree)
     introspected = "__schema" in document or "__type" in document
     assert introspected or cost.steps <= shape.fields
+    if cost.exports > MAX_EXPORTS_PER_REQUEST:  # several CVs (Official.cv) in a list: refused first
+        assert codes(body) == ["BAD_USER_INPUT"] and ran(api) == 0
+        return None
     if cost.fields > DEFAULT_LIMITS.max_cost or cost.statements > DEFAULT_LIMITS.max_statements:
         assert codes(body) == ["MAX_COST_EXCEEDED"] and ran(api) == 0
         return None
