@@ -46,6 +46,7 @@ class Gateway:
         self.work: Path = args.work_dir
         self.env = os.environ | {
             "CCVC_ENV": "production",
+            "CCVC_PUBLIC_URL": "http://127.0.0.1",
             "CCVC_DATABASE_URL": database_url,
             "CCVC_KEYS_DIR": str(self.work / "keys"),
             "CCVC_SERVER_TIMING": "true",
@@ -92,6 +93,7 @@ class Gateway:
         """Access tokens as the gateway's own token endpoint would issue them (same keys, issuer, TTL)."""
         settings = Settings(
             env="production",
+            public_url=self.env["CCVC_PUBLIC_URL"],
             database_url=self.env["CCVC_DATABASE_URL"],
             keys_dir=Path(self.env["CCVC_KEYS_DIR"]),
             token_ttl_seconds=int(self.env["CCVC_TOKEN_TTL_SECONDS"]),

@@ -375,15 +375,16 @@ def sign_registered(private_pem: bytes, payload: bytes, *, typ: str) -> str:
     return str(jws.sign(payload, key, headers={"kid": kid, "typ": typ}, algorithm=ALGORITHM))
 
 
-def unverified_payload(token: str, *, what: str, max_bytes: int) -> bytes:
-    """A JWS's payload before any verification: only to learn whose keys must verify it (the signer it
-    names). Nothing in it is to be believed until `verify_registered` returns it."""
-    if len(token) > max_bytes:
-        raise SignatureRefused(f"{what} is larger than the gateway accepts ({max_bytes} bytes)")
+def signer_kid(token: str, *, typ: str, what: str, max_bytes: int) -> str:
+    """The `kid` a registered signer's JWS names, before any verification: how to find whose key must
+    verify it, without reading its payload (which may be large, and is believed only once verified)."""
     try:
-        return bytes(jws.get_unverified_claims(token))
-    except (JOSEError, ValueError, TypeError):
-        raise SignatureRefused(f"{what} is not a compact JWS") from None
+        kid = _header_kid(token, what, max_bytes, typ=typ)
+    except InvalidToken as error:
+        raise SignatureRefused(error.message) from None
+    if kid is None:
+        raise SignatureRefused(f"{what} header must name its key (`kid`)")
+    return kid
 
 
 def verify_registered(

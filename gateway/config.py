@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> "Settings":
         if self.env == "production" and self.graphiql:
             raise ValueError("CCVC_GRAPHIQL cannot be enabled in production")
+        if self.env == "production" and not self.public_url:
+            # Otherwise the addresses the gateway prints (a CV's link to verify its receipt, the OAuth
+            # metadata) would be whatever Host header a caller sent.
+            raise ValueError("CCVC_PUBLIC_URL must be set in production: where clients reach the gateway (https://…)")
         return self
 
 

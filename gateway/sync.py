@@ -5,6 +5,7 @@ it names, and it can change that ministry's officials only. Applied in one trans
 again answers the batch it made, with `alreadyApplied`.
 """
 
+import asyncio
 from datetime import UTC, datetime
 
 import orjson
@@ -21,7 +22,15 @@ from resolvers.sync import MAX_BUNDLE_BYTES, apply_bundle, batch_view
 
 
 def sync_routes(engine: AsyncEngine) -> list[Route]:
+    # One bundle at a time per process, its body read only once its turn comes: a bundle may be tens of
+    # megabytes, and the signature is checked only after the body is in memory.
+    turn = asyncio.Semaphore(1)
+
     async def receive(request: Request) -> Response:
+        async with turn:
+            return await _receive(request)
+
+    async def _receive(request: Request) -> Response:
         body = await read_capped_body(request, MAX_BUNDLE_BYTES)
         if body is None:
             return json_error(f"A bundle is at most {MAX_BUNDLE_BYTES} bytes", "PAYLOAD_TOO_LARGE")

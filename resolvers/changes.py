@@ -23,7 +23,7 @@ from db.edits import normalized
 from db.errors import BadInput, DomainError, InvalidFields, NotFound
 from db.predicates import Subtree, UnitBound, holds
 from db.queries import changes, officials, signers, versions
-from db.queries.changes import Approved, ConcurrentDecision, UniqueValueTaken
+from db.queries.changes import Approved, ChangeConflict, ConcurrentDecision
 from db.scoping import Scope
 from evidence.canonical import canonical_sha256
 from evidence.crypto import APPROVAL_TYP, verify_registered
@@ -45,10 +45,11 @@ MAX_PENDING_PER_OFFICIAL: Final = 20
 # one subunit at a time.
 MAX_BATCH: Final = 2000
 # Statements approveBatch runs, whatever the batch's size: the write lock; the approver's keys; an earlier
-# approval; the unit; the batch; the approval, its changes marked; the officials, updated; for each kind
+# approval; the unit; the batch; the approval (in a savepoint), its changes marked; the officials, the
+# personal ids and positions they are given, the officials updated; for each kind
 # of child record the batch replaces: read, deleted, inserted; the versions; the data version; reading
 # the approval back.
-APPROVE_STATEMENTS: Final = 16 + 3 * len(RECORD_FIELDS)
+APPROVE_STATEMENTS: Final = 17 + 3 * len(RECORD_FIELDS)
 # Fields one change sets at most: a correction touches a few; a record rewritten whole is many changes.
 MAX_FIELD_CHANGES: Final = 20
 # Fields one version lists at most: it merges the changes of a month, so any field a change may set.
@@ -439,10 +440,10 @@ async def _apply(
             "The batch was decided by someone else meanwhile (a change withdrawn or rejected, or the batch "
             "approved): read approvalBatch again"
         ) from None
-    except UniqueValueTaken as taken:
+    except ChangeConflict as conflict:
         raise ConflictingChange(
-            f"Change {taken.change_id} sets `{taken.field}` to a value another record holds: reject it "
-            "(rejectChange), then read the batch again and sign it"
+            f"Change {conflict.change_id} {conflict.reason}: reject it (rejectChange), then read the batch "
+            "again and sign it"
         ) from None
     return approval_id
 

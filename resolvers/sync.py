@@ -10,6 +10,7 @@ ministry only, passes the same checks as a proposed change (db/edits.py), and is
 transaction: the same bundle again changes nothing. Each bundle is kept as received.
 """
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,14 +31,17 @@ from db.queries import sync, versions
 from db.queries.sync import Incoming
 from db.scoping import Scope
 from evidence.canonical import canonical_json
-from evidence.crypto import SYNC_TYP, sign_registered, unverified_payload, verify_registered
+from evidence.crypto import SYNC_TYP, sign_registered, signer_kid, verify_registered
+from evidence.errors import SignatureRefused
 from policies.rules import SYNC
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
 from resolvers.ids import check_text
-from resolvers.months import parse_period
+from resolvers.months import parse_period, period_of
 
 FORMAT: Final = "ccvc-sync/1"
+_RECORD_KEYS: Final = frozenset({"code", "version", "unit", "position", "fields"})
+MAX_CODE: Final = 32  # an official's number (official.code); units' codes are as short in practice
 # A bundle of a ministry's month: tens of thousands of records at most, some kilobytes each.
 MAX_BUNDLE_BYTES: Final = 64 * 1024 * 1024
 # Statements applying a bundle takes, whatever its number of records (each statement executed for all
@@ -136,25 +140,29 @@ async def apply_bundle(
     allowed: Callable[[Row[Any]], bool] = lambda _: True,
 ) -> SyncResult:
     """Verify and apply a bundle in the caller's transaction (which an error rolls back whole);
-    `allowed` says whether the caller may import the named ministry's bundles at all."""
+    `allowed` says whether the caller may import the named ministry's bundles at all.
+
+    The key the header names says whose bundle it is (kids are unique across ministries): nothing of
+    the payload is read before its signature verifies, so a stranger's large body costs a size check
+    and a header. Verifying and parsing a large bundle runs off the event loop."""
     token = bundle.strip()
-    claimed = _json(unverified_payload(token, what="The bundle", max_bytes=MAX_BUNDLE_BYTES))
-    ministry = await _ministry(conn, claimed.get("ministry"))
+    kid = signer_kid(token, typ=SYNC_TYP, what="The bundle", max_bytes=MAX_BUNDLE_BYTES)
+    found = await sync.ministry_of_key(conn, kid=kid)
+    if found is None:
+        raise SignatureRefused("The bundle names a key that is not registered for any ministry (`kid`)")
+    ministry, public_jwk = found
     if not allowed(ministry):
         raise Forbidden(f"You may not import bundles of {ministry.code}")
-    keys = await sync.ministry_keys(conn, ministry_id=ministry.id)
-    if not keys:
-        raise SyncRefused(f"No key is registered for {ministry.code}: `ccvc ministries register-key`")
-    kid, payload_bytes = verify_registered(
-        token, keys=keys, typ=SYNC_TYP, what="The bundle", max_bytes=MAX_BUNDLE_BYTES
-    )
-    payload = _json(payload_bytes)  # only what the signature covers is read from here on
-    digest = hashlib.sha256(payload_bytes).hexdigest()
+    payload, digest = await asyncio.to_thread(_verified, token, kid, public_jwk)
+    # One bundle of a ministry at a time (a row lock on PostgreSQL, the write lock on SQLite): the same
+    # bundle sent twice at once is applied by the first and found by the second.
+    await sync.lock_ministry(conn, ministry_id=ministry.id)
     kept = await sync.find_batch(conn, payload_sha256=digest)
     if kept is not None:
         return SyncResult(kept, already_applied=True)
-    unit_code, period, records = _checked(payload, ministry.code)
-    created = await _write(conn, ministry, records, now=now, today=today)
+    unit_code, period, records = _checked(payload, ministry.code, latest=period_of(now))
+    await _unit_of(conn, ministry, unit_code)
+    written = await _write(conn, ministry, records, now=now, today=today)
     batch_id = await sync.record_batch(
         conn,
         ministry_id=ministry.id,
@@ -163,14 +171,27 @@ async def apply_bundle(
         payload_sha256=digest,
         kid=kid,
         bundle=token,
-        official_count=len(records),
-        created_count=created,
+        official_count=written.changed,
+        created_count=written.created,
         now=now,
     )
     await versions.approve(conn, period=period, now=now)
     batch = await sync.find_batch(conn, payload_sha256=digest)
     assert batch is not None and batch.id == batch_id
     return SyncResult(batch, already_applied=False)
+
+
+def _verified(token: str, kid: str, public_jwk: dict[str, str]) -> tuple[dict[str, Any], str]:
+    """The payload once the signature verifies, and the SHA-256 that names it."""
+    _, raw = verify_registered(
+        token, keys={kid: public_jwk}, typ=SYNC_TYP, what="The bundle", max_bytes=MAX_BUNDLE_BYTES
+    )
+    return _json(raw), hashlib.sha256(raw).hexdigest()
+
+
+async def _unit_of(conn: AsyncConnection, ministry: Row[Any], unit_code: str) -> None:
+    if len(unit_code) > MAX_CODE or not (await sync.places(conn, ministry_id=ministry.id, unit_codes=[unit_code])):
+        raise SyncRefused(f"The bundle's unit '{unit_code[:MAX_CODE]}' is not a unit of {ministry.code} here")
 
 
 def _json(raw: bytes) -> dict[str, Any]:
@@ -183,16 +204,7 @@ def _json(raw: bytes) -> dict[str, Any]:
     return value
 
 
-async def _ministry(conn: AsyncConnection, code: object) -> Row[Any]:
-    if not isinstance(code, str):
-        raise SyncRefused("The bundle names no ministry (`ministry`)")
-    ministry = await sync.top_unit(conn, code=code)
-    if ministry is None:
-        raise SyncRefused(f"No ministry or province '{code[:64]}' here")
-    return ministry
-
-
-def _checked(payload: Mapping[str, Any], ministry: str) -> tuple[str, str, list[Mapping[str, Any]]]:
+def _checked(payload: Mapping[str, Any], ministry: str, *, latest: str) -> tuple[str, str, list[Mapping[str, Any]]]:
     if payload.get("format") != FORMAT:
         raise SyncRefused(f"Not a bundle of this format (expected {FORMAT})")
     if payload.get("ministry") != ministry:
@@ -201,16 +213,30 @@ def _checked(payload: Mapping[str, Any], ministry: str) -> tuple[str, str, list[
     if not isinstance(unit, str) or not isinstance(period, str) or not isinstance(records, list):
         raise SyncRefused("The bundle needs `unit`, `period` and `records`")
     parse_period(period)
+    if period > latest:
+        raise SyncRefused(f"The bundle's month {period} has not begun here")
     for record in records:
-        if not isinstance(record, Mapping) or not isinstance(record.get("code"), str):
-            raise SyncRefused("Every record of the bundle is an object with its `code`")
+        if not isinstance(record, Mapping) or set(record) != _RECORD_KEYS:
+            raise SyncRefused(f"Every record of the bundle is an object of exactly {', '.join(sorted(_RECORD_KEYS))}")
+        code = record["code"]
+        if not isinstance(code, str) or not 0 < len(code) <= MAX_CODE or not code.isprintable() or not code.isascii():
+            raise SyncRefused(f"A record's `code` must be 1 to {MAX_CODE} printable ASCII characters")
+        if not isinstance(record["unit"], str) or len(record["unit"]) > MAX_CODE:
+            raise SyncRefused(f"Record {code}: `unit` must be a unit's code")
     return unit, period, records
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    changed: int  # records written (newer than here)
+    created: int  # of which new here
 
 
 async def _write(
     conn: AsyncConnection, ministry: Row[Any], records: list[Mapping[str, Any]], *, now: datetime, today: date
-) -> int:
-    """Every record of the bundle, checked first and written after: a refusal writes nothing."""
+) -> Written:
+    """Every record of the bundle, checked first and written after: a refusal writes nothing. A record
+    no newer than the one here (a late bundle, or one sent again re-signed) is left as it is here."""
     codes = [str(r["code"]) for r in records]
     if len(set(codes)) != len(codes):
         raise SyncRefused("The bundle holds the same record twice")
@@ -220,14 +246,15 @@ async def _write(
         raise SyncRefused(
             f"The bundle would change officials of another ministry or province: {', '.join(foreign[:5])}"
         )
-    units = await sync.places(conn, ministry_id=ministry.id, unit_codes=[str(r.get("unit")) for r in records])
+    units = await sync.places(conn, ministry_id=ministry.id, unit_codes=[str(r["unit"]) for r in records])
     positions = await sync.positions_in(conn, unit_ids=[u.id for u in units.values()])
     incoming = [_plan(record, existing, units, positions, today) for record in records]
+    newer = [r for r in incoming if r.official_id is None or r.version > existing[r.code].version]
     try:
-        await sync.write_records(conn, ministry_id=ministry.id, records=incoming, now=now)
+        await sync.write_records(conn, ministry_id=ministry.id, records=newer, now=now)
     except IntegrityError:
-        raise SyncRefused("The bundle gives a record a personal id another record holds here") from None
-    return sum(1 for record in incoming if record.official_id is None)
+        raise SyncRefused("The bundle gives a record a personal id or number another record holds here") from None
+    return Written(changed=len(newer), created=sum(1 for r in newer if r.official_id is None))
 
 
 def _plan(

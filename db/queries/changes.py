@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from db.catalog import OFFICIAL as CATALOG
 from db.catalog import RecordKind
 from db.edits import Json, column_values, json_value, record_json, record_kinds, record_rows
-from db.models import Account, Approval, OfficialVersion, PendingChange, table_of
+from db.models import Account, Approval, OfficialVersion, PendingChange, Position, table_of
 from db.queries.records import table_of_kind
 from db.scoping import OFFICIAL, UNIT, Scope, official_filter, subtree_filter
 
@@ -27,6 +27,7 @@ CHANGE: Final = table_of(PendingChange)
 APPROVAL: Final = table_of(Approval)
 VERSION: Final = table_of(OfficialVersion)
 ACCOUNT: Final = table_of(Account)
+POSITION: Final = table_of(Position)
 PENDING: Final = "pending"
 STATUSES: Final = ("pending", "withdrawn", "rejected", "approved")
 
@@ -182,13 +183,14 @@ class ConcurrentDecision(Exception):
     """A change of the batch was withdrawn, rejected or approved by someone else while it was applied."""
 
 
-class UniqueValueTaken(Exception):
-    """A change sets a field that identifies a record (the personal id) to another record's value."""
+class ChangeConflict(Exception):
+    """A change of the batch cannot be applied as it stands: it gives a record another record's personal
+    id, or, merged with the others, puts an official on a position of another unit."""
 
-    def __init__(self, change_id: int, field: str) -> None:
-        super().__init__(f"change {change_id}: {field}")
+    def __init__(self, change_id: int, reason: str) -> None:
+        super().__init__(f"change {change_id} {reason}")
         self.change_id = change_id
-        self.field = field
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,7 @@ async def apply(
     if len(rows) != len(ids):
         raise ConcurrentDecision  # an official moved out of the approver's reach since the batch was read
     await _check_unique(conn, approved)
+    await _check_places(conn, approved, rows)
     merged = {a.official_id: a.merged() for a in approved}
     before = await _records_before(conn, merged)
     await conn.execute(update(OFFICIAL).where(OFFICIAL.c.id == bindparam("b_id")), _row_updates(rows, merged, now))
@@ -267,7 +270,7 @@ async def _check_unique(conn: AsyncConnection, approved: Sequence[Approved]) -> 
             for name in _UNIQUE.keys() & change.keys():
                 holder = claimed.setdefault((name, change[name]), (a.official_id, change_id))
                 if holder[0] != a.official_id:
-                    raise UniqueValueTaken(change_id, name)
+                    raise ChangeConflict(change_id, f"sets `{name}` to a value another record holds")
     for name, column in _UNIQUE.items():
         wanted = {value: owner for (field, value), owner in claimed.items() if field == name and value is not None}
         if not wanted:
@@ -276,7 +279,30 @@ async def _check_unique(conn: AsyncConnection, approved: Sequence[Approved]) -> 
         for row in await conn.execute(stmt):
             official_id, change_id = wanted[row[1]]
             if row.id != official_id:
-                raise UniqueValueTaken(change_id, name)
+                raise ChangeConflict(change_id, f"sets `{name}` to a value another record holds")
+
+
+async def _check_places(conn: AsyncConnection, approved: Sequence[Approved], rows: Mapping[int, Row[Any]]) -> None:
+    """Each official's position, once the batch's changes are merged, is a position of their unit: a
+    move checked against the unit approved before (proposeChange's check) may meet another change."""
+    wanted: dict[int, tuple[int, int, int]] = {}  # official -> (unit, position, the last change placing them)
+    for a in approved:
+        placing = [i for i, c in zip(a.change_ids, a.changes, strict=True) if {"unit", "position"} & c.keys()]
+        if not placing:
+            continue
+        merged, row = a.merged(), rows[a.official_id]
+        position = merged.get("position", row.position_id)
+        if position is not None:
+            wanted[a.official_id] = (merged.get("unit", row.unit_id), position, placing[-1])
+    if not wanted:
+        return
+    stmt = select(POSITION.c.id, POSITION.c.unit_id).where(POSITION.c.id.in_(sorted(p for _, p, _ in wanted.values())))
+    units_of = {row.id: row.unit_id for row in await conn.execute(stmt)}
+    for unit, position, change_id in wanted.values():
+        if units_of.get(position) != unit:
+            raise ChangeConflict(
+                change_id, "leaves the official on a position of another unit, with the batch's other changes"
+            )
 
 
 # The fields kept whole in a version's `previous`: every column of the row the catalog names.

@@ -6,6 +6,7 @@ that unit: ids differ from one database to the other. Both sides read officials 
 ministry's whole top-level unit).
 """
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,8 +39,20 @@ async def add_ministry_key(
     await keys.add(conn, MINISTRY_KEY, owner="unit_id", owner_id=ministry_id, kid=kid, public_jwk=public_jwk, now=now)
 
 
-async def ministry_keys(conn: AsyncConnection, *, ministry_id: int) -> dict[str, dict[str, str]]:
-    return await keys.active(conn, MINISTRY_KEY, owner="unit_id", owner_id=ministry_id)
+async def ministry_of_key(conn: AsyncConnection, *, kid: str) -> tuple[Row[Any], dict[str, str]] | None:
+    """The ministry an active key is registered for, and the key (kids are unique across ministries)."""
+    stmt = (
+        select(UNIT, MINISTRY_KEY.c.public_jwk)
+        .join(MINISTRY_KEY, MINISTRY_KEY.c.unit_id == UNIT.c.id)
+        .where(MINISTRY_KEY.c.kid == kid, MINISTRY_KEY.c.revoked_at.is_(None))
+    )
+    row = (await conn.execute(stmt)).first()
+    return None if row is None else (row, json.loads(row.public_jwk))
+
+
+async def lock_ministry(conn: AsyncConnection, *, ministry_id: int) -> None:
+    """Hold the ministry's row until the transaction ends: its bundles are applied one at a time."""
+    await conn.execute(update(UNIT).where(UNIT.c.id == ministry_id).values(code=UNIT.c.code))
 
 
 # -- the ministry's side: what a bundle holds ---------------------------------------------------------------
@@ -139,7 +152,9 @@ async def positions_in(conn: AsyncConnection, *, unit_ids: Sequence[int]) -> dic
 
 async def officials_by_code(conn: AsyncConnection, *, codes: Sequence[str]) -> dict[str, Row[Any]]:
     """Every official with these numbers, whichever ministry: a bundle must not touch another's."""
-    stmt = select(OFFICIAL.c.id, OFFICIAL.c.code, OFFICIAL.c.top_unit_id).where(OFFICIAL.c.code.in_(sorted(set(codes))))
+    stmt = select(OFFICIAL.c.id, OFFICIAL.c.code, OFFICIAL.c.top_unit_id, OFFICIAL.c.version).where(
+        OFFICIAL.c.code.in_(sorted(set(codes)))
+    )
     return {row.code: row for row in await conn.execute(stmt)}
 
 

@@ -3,7 +3,7 @@ log's head row. A receipt batch reads it with the numbers it takes (db/queries/r
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import case, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import LogHead, table_of
@@ -12,8 +12,12 @@ HEAD = table_of(LogHead)
 
 
 async def approve(conn: AsyncConnection, *, period: str, now: datetime) -> None:
-    """Record that the data of `period` (YYYY-MM) is approved: the period moves, the version counts up.
+    """Record that the data of `period` (YYYY-MM) is approved: the version counts up, the period moves
+    to it unless a later month is approved already.
     The UPDATE takes the receipt log's head lock, so every receipt numbered after the approval commits
     cites the new version and none numbered before it does."""
-    values = {"period": period, "version": HEAD.c.version + 1, "version_updated_at": now}
+    # The period only moves forward: a batch of an earlier month (a ministry's late bundle) counts as an
+    # approval, but the data served is as of the latest month approved.
+    later = case((or_(HEAD.c.period.is_(None), HEAD.c.period < period), period), else_=HEAD.c.period)
+    values = {"period": later, "version": HEAD.c.version + 1, "version_updated_at": now}
     await conn.execute(update(HEAD).where(HEAD.c.id == 1).values(**values))

@@ -48,7 +48,7 @@ def test_db_upgrade_is_idempotent(settings: Settings) -> None:
 
 
 def test_seed_is_refused_in_production(settings: Settings) -> None:
-    production = settings.model_copy(update={"env": "production"})
+    production = settings.model_copy(update={"env": "production", "public_url": "https://ccvc.example.gov.vn"})
     result = ccvc(production, "seed", "--officials", "5")
     assert result.returncode == 2 and "production" in result.stderr
 
@@ -120,13 +120,23 @@ def test_a_bad_setting_names_the_variable_and_the_rule(tmp_path: Path) -> None:
 
 
 def test_production_without_a_key_ring_is_one_line_with_the_fix(settings: Settings, tmp_path: Path) -> None:
-    env = environment(settings, CCVC_ENV="production", CCVC_KEYS_DIR=str(tmp_path / "empty"))
+    env = environment(
+        settings,
+        CCVC_ENV="production",
+        CCVC_PUBLIC_URL="https://ccvc.example.gov.vn",
+        CCVC_KEYS_DIR=str(tmp_path / "empty"),
+    )
     line = one_line(ccvc_process("token", "--account", "admin", env=env))
     assert "No signing keys" in line and "keys generate" in line
 
 
 def test_debug_shows_the_traceback(settings: Settings, tmp_path: Path) -> None:
-    env = environment(settings, CCVC_ENV="production", CCVC_KEYS_DIR=str(tmp_path / "empty"))
+    env = environment(
+        settings,
+        CCVC_ENV="production",
+        CCVC_PUBLIC_URL="https://ccvc.example.gov.vn",
+        CCVC_KEYS_DIR=str(tmp_path / "empty"),
+    )
     result = ccvc_process("--debug", "keys", "list", env=env)
     assert result.returncode != 0 and "Traceback" in result.stderr and "KeyConfigurationError" in result.stderr
 

@@ -92,17 +92,34 @@ def test_production_refuses_to_start_with_a_development_key_even_a_retired_one(
     settings: Settings, tmp_path: Path
 ) -> None:
     KeyRing.load(tmp_path / "keys", create=True)  # what `make demo` or a test run leaves behind
-    production = Settings(env="production", database_url=settings.database_url, keys_dir=tmp_path / "keys")
+    production = Settings(
+        env="production",
+        public_url="https://ccvc.example.gov.vn",
+        database_url=settings.database_url,
+        keys_dir=tmp_path / "keys",
+    )
     with pytest.raises(KeyConfigurationError, match="development"):
         create_app(production)
     rotate_key(tmp_path / "keys")  # the development key, retired, would still verify receipts
     with pytest.raises(KeyConfigurationError, match="development"):
         create_app(production)
     generate_key(tmp_path / "operator")  # an operator's own key ring
-    create_app(Settings(env="production", database_url=settings.database_url, keys_dir=tmp_path / "operator"))
+    create_app(
+        Settings(
+            env="production",
+            public_url="https://ccvc.example.gov.vn",
+            database_url=settings.database_url,
+            keys_dir=tmp_path / "operator",
+        )
+    )
 
 
 def test_production_does_not_make_keys_of_its_own(settings: Settings, tmp_path: Path) -> None:
-    production = Settings(env="production", database_url=settings.database_url, keys_dir=tmp_path / "empty")
+    production = Settings(
+        env="production",
+        public_url="https://ccvc.example.gov.vn",
+        database_url=settings.database_url,
+        keys_dir=tmp_path / "empty",
+    )
     with pytest.raises(KeyConfigurationError, match="ccvc keys generate"):
         create_app(production)

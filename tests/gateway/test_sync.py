@@ -238,3 +238,76 @@ def test_the_administrator_imports_a_bundle_by_hand_within_its_statements(
     assert len(api.statements) <= SYNC_STATEMENTS
     assert first["ministry"] == "BNV" and not first["alreadyApplied"]
     assert api.data(query, variables={"b": bundle})["syncApprovedBatch"]["alreadyApplied"]
+
+
+# -- found by review: each with the test that would have caught it ---------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_a_strangers_body_is_refused_on_its_header_alone(national: National) -> None:
+    header = _b64(json.dumps({"alg": "ES256", "typ": SYNC_TYP, "kid": "not-registered"}).encode())
+    large = national.send(f"{header}.{_b64(b'[' * 2_000_000 + b']' * 2_000_000)}.{_b64(b'x' * 64)}")
+    assert large.status_code == 400 and large.json()["errors"][0]["extensions"]["code"] == "INVALID_SIGNATURE"
+    deep = national.send(f"{_b64(b'[' * 100_000)}.{_b64(b'{}')}.{_b64(b'x' * 64)}")
+    assert deep.status_code == 400 and deep.json()["errors"][0]["extensions"]["code"] == "INVALID_SIGNATURE"
+    assert national.send("not a jws at all").status_code == 400
+
+
+def test_the_same_bundle_sent_at_once_is_applied_once(
+    writable: Writable, national: National, ministry_key: bytes, approved: dict[str, Any], tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bundle = _export(writable, ministry_key, tmp_path)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: national.send(bundle), range(4)))
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert sorted(a.json()["alreadyApplied"] for a in answers) == [False, True, True, True]
+
+
+def test_a_late_or_future_or_malformed_bundle_changes_nothing(
+    writable: Writable, national: National, ministry_key: bytes, approved: dict[str, Any], tmp_path: Path
+) -> None:
+    payload = _payload(_export(writable, ministry_key, tmp_path))
+    record = next(r for r in payload["records"] if r["code"] == approved["code"])
+    before = national.read(approved["code"])
+
+    late = payload | {
+        "issuedAt": "late",
+        "records": [record | {"version": 1, "fields": record["fields"] | {"otherName": "Cũ"}}],
+    }
+    answer = national.send(sign_registered(ministry_key, json.dumps(late).encode(), typ=SYNC_TYP))
+    assert answer.status_code == 200 and answer.json()["officials"] == 0  # older than the record here: left as it is
+    assert national.read(approved["code"]) == before
+
+    for wrong in (
+        payload | {"period": "2099-12"},
+        payload | {"records": [record | {"code": "X" * 40}]},
+        payload | {"records": [record | {"unit": "U" * 100}]},
+        payload | {"records": [record | {"extra": 1}]},
+        payload | {"unit": "BTC"},
+    ):
+        answer = national.send(sign_registered(ministry_key, json.dumps(wrong).encode(), typ=SYNC_TYP))
+        assert answer.status_code == 422 and answer.json()["errors"][0]["extensions"]["code"] == "SYNC_REFUSED", wrong
+    assert national.read(approved["code"]) == before
+
+
+def test_the_data_version_only_moves_forward(writable: Writable) -> None:
+    from datetime import UTC, datetime
+
+    from db.queries import versions
+    from tests.schema.test_changes import _data_version
+
+    api = writable.api
+
+    async def approve(period: str) -> None:
+        async with api.state.engine.begin() as conn:
+            await versions.approve(conn, period=period, now=datetime.now(UTC))
+
+    api.run(lambda: approve("2026-11"))
+    count, period = _data_version(api)
+    api.run(lambda: approve("2026-09"))
+    assert _data_version(api) == (count + 1, period)

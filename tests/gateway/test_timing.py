@@ -12,6 +12,8 @@ from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
 
+PUBLIC = "https://ccvc.example.gov.vn"
+
 PARTNER_LIST = """query($unit: ID!) { officials(first: 20, filter: {unit: $unit}) {
   nodes { code fullName gender { code } unit { name } position { title } } } }"""
 
@@ -79,8 +81,8 @@ def test_off_unless_asked_outside_development(api: Any) -> None:
     assert response.status_code == 200
     assert "server-timing" not in response.headers
     assert Settings(env="development").server_timing_enabled
-    assert not Settings(env="production").server_timing_enabled
-    assert Settings(env="production", server_timing=True).server_timing_enabled
+    assert not Settings(env="production", public_url=PUBLIC).server_timing_enabled
+    assert Settings(env="production", public_url=PUBLIC, server_timing=True).server_timing_enabled
 
 
 def test_the_header_says_which_read_path_answered(timed: tuple[TestClient, Settings, list[str]]) -> None:
@@ -90,3 +92,11 @@ def test_the_header_says_which_read_path_answered(timed: tuple[TestClient, Setti
     # Introspection is one of the documents the resolver tree answers.
     introspected = _post(client, settings, "admin", {"query": "{ __schema { queryType { name } } }"})
     assert _metrics(introspected.headers["server-timing"])["path"]["desc"] == '"resolvers"'
+
+
+def test_production_needs_the_address_it_prints() -> None:
+    """A CV prints where to verify it: in production that is never the caller's Host header."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="CCVC_PUBLIC_URL"):
+        Settings(env="production")

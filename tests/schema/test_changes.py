@@ -487,3 +487,25 @@ def test_an_official_sees_no_batch_and_an_oversized_signature_is_refused(
     )
     body = api.post(APPROVE, as_user="approver.BNV", variables={"id": "BNV@2026-11", "sig": padded})
     assert _codes(body) == ["INVALID_SIGNATURE"]
+
+
+def test_a_move_and_a_later_position_change_cannot_leave_an_official_on_another_units_position(
+    writable: Writable, approver_key: bytes
+) -> None:
+    api = writable.api
+    where = "query($id: ID!) { official(id: $id) { unit { code positions { id } } } }"
+    for offset in range(12, 40):
+        person = _official(api, offset=offset)
+        home = api.data(where, variables={"id": person["id"]})["official"]["unit"]
+        if home["positions"]:
+            break
+    target = "BNV.TTR" if home["code"] != "BNV.TTR" else "BNV.VP"
+    there = api.data("query($u: String!) { unit(code: $u) { positions { id } } }", variables={"u": target})["unit"]
+    moved = {"unit": target, "position": there["positions"][0]["id"]}
+    assert "errors" not in _propose(api, "hr.BNV", person["id"], moved)
+    # Checked against the unit approved today, this one passes; merged with the move, it would not.
+    late = _propose(api, "hr.BNV", person["id"], {"position": home["positions"][0]["id"]})
+    change = late["data"]["proposeChange"]["id"]
+    body = _approve_all(writable, approver_key)
+    assert _codes(body) == ["CONFLICTING_CHANGE"] and f"Change {change}" in body["errors"][0]["message"]
+    assert len(_pending(api)) == 2

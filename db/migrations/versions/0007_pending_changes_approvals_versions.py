@@ -37,7 +37,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["approved_by_id"], ["account.id"], name=op.f("fk_approval_approved_by_id_account")),
         sa.ForeignKeyConstraint(["unit_id"], ["unit.id"], name=op.f("fk_approval_unit_id_unit")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approval")),
-        sa.UniqueConstraint("unit_id", "period", "digest", name=op.f("uq_approval_unit_id")),
     )
     with op.batch_alter_table("approval", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_approval_unit_id"), ["unit_id"], unique=False)

@@ -2,7 +2,8 @@
 
 A ministry's or province's system signs the batches it approved with the key MOHA issued it
 (`ministry_key`); the national gateway verifies and applies each bundle once, and keeps it
-(`sync_batch`, named by the SHA-256 of its signed payload).
+(`sync_batch`, named by the SHA-256 of its signed payload). And one approval per batch: the same
+digest of the same unit and month is the same batch (`approval`'s unique constraint).
 
 Revision ID: 0008
 Revises: 0007
@@ -23,6 +24,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("approval", schema=None) as batch_op:
+        batch_op.create_unique_constraint(batch_op.f("uq_approval_unit_id"), ["unit_id", "period", "digest"])
     op.create_table(
         "ministry_key",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -59,6 +62,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("approval", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_approval_unit_id"), type_="unique")
     with op.batch_alter_table("sync_batch", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sync_batch_ministry_id"))
 
