@@ -36,7 +36,7 @@ from evidence.errors import SignatureRefused
 from policies.rules import SYNC
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
-from resolvers.ids import check_text
+from resolvers.ids import MAX_ID, check_text
 from resolvers.months import parse_period, period_of
 
 FORMAT: Final = "ccvc-sync/1"
@@ -273,8 +273,8 @@ def _plan(
     if position is not None and position_id is None:
         raise SyncRefused(f"Record {code}: no position '{position}' in unit {unit.code} here")
     version, fields = record.get("version"), record.get("fields")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise SyncRefused(f"Record {code}: `version` must be a positive whole number")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_ID:
+        raise SyncRefused(f"Record {code}: `version` must be a whole number from 1 to {MAX_ID}")
     if not isinstance(fields, Mapping) or set(fields) != _FIELDS:
         raise SyncRefused(f"Record {code}: `fields` must hold every field of the record, and no other")
     try:

@@ -288,6 +288,7 @@ def test_a_late_or_future_or_malformed_bundle_changes_nothing(
         payload | {"records": [record | {"code": "X" * 40}]},
         payload | {"records": [record | {"unit": "U" * 100}]},
         payload | {"records": [record | {"extra": 1}]},
+        payload | {"records": [record | {"version": 2**40}]},
         payload | {"unit": "BTC"},
     ):
         answer = national.send(sign_registered(ministry_key, json.dumps(wrong).encode(), typ=SYNC_TYP))
