@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         retry_after=settings.retry_after_seconds,
         calendar=Calendar(clock or utc_now, settings.approval_window_days),
         public_url=settings.public_url,
+        small_cell=settings.small_cell,
     )
 
     readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds).respond

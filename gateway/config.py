@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Monthly approvals are signed in the last this-many days of the month, Asia/Ho_Chi_Minh (Circular
     # 06/2023: five).
     approval_window_days: int = Field(default=5, ge=1, le=28)
+    # Aggregates that must single no one out (a partner's, or grouped by a field the caller does not read)
+    # suppress buckets under this count, and others beside them (resolvers/aggregates.py).
+    small_cell: int = Field(default=5, ge=2, le=100)
 
     @property
     def development(self) -> bool:

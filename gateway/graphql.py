@@ -155,6 +155,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         retry_after: int = 5,
         calendar: Calendar | None = None,
         public_url: str | None = None,
+        small_cell: int = 5,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
         self.authenticator = authenticator
@@ -165,6 +166,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.server_timing = server_timing
         self.calendar = calendar or Calendar()
         self.public_url = public_url
+        self.small_cell = small_cell
         self.retry_after = retry_after
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -295,6 +297,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             transaction=transaction,
             calendar=self.calendar,
             base_url=(self.public_url or str(request.base_url)).rstrip("/"),
+            small_cell=self.small_cell,
         )
         request.state.ccvc_context = context  # for process_result, which strawberry gives only the request
         request.state.ccvc_receipt = _wants_receipt(request, context)

@@ -22,6 +22,9 @@ PROPOSE: Final = "propose"
 REVIEW: Final = "review"
 DECIDE: Final = "decide"
 APPROVE: Final = "approve"
+# Grouping officials by a field in aggregates without reading it on each of them (resolvers/aggregates.py):
+# the answer is then protected (small cells suppressed, counts rounded).
+AGGREGATE: Final = "aggregate"
 # Importing a ministry's signed bundle of approved records by hand (resolvers/sync.py).
 SYNC: Final = "sync"
 

@@ -53,6 +53,8 @@ class RequestContext:
     # Where clients reach the gateway (CCVC_PUBLIC_URL, else the request's own): addresses the answer
     # gives, such as a CV's link to its receipt's verification.
     base_url: str = ""
+    # Aggregates' protected answers suppress counts below this (resolvers/aggregates.py).
+    small_cell: int = 5
     # The clock and the approval window (resolvers/months.py); tests give a clock of their own.
     calendar: Calendar = field(default_factory=Calendar)
     loaders: Loaders = field(init=False)

@@ -9,6 +9,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 
 from planner.run import Reader
 from policies.authorizer import Authorizer
+from schema.aggregates import AggregateQueries
 from schema.changes import ChangeMutations, ChangeQueries
 from schema.codes import CodeQueries
 from schema.common import core
@@ -37,7 +38,16 @@ class Schema(strawberry.Schema):
 
 
 @strawberry.type
-class Query(OfficialQueries, UnitQueries, PositionQueries, CodeQueries, GrantQueries, ReceiptQueries, ChangeQueries):
+class Query(
+    OfficialQueries,
+    UnitQueries,
+    PositionQueries,
+    CodeQueries,
+    GrantQueries,
+    ReceiptQueries,
+    ChangeQueries,
+    AggregateQueries,
+):
     pass
 
 

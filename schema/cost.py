@@ -55,6 +55,7 @@ from graphql.execution.get_variable_signature import GraphQLVariableSignature, g
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
+from resolvers.aggregates import MAX_DIMENSIONS, MAX_STAFFING_UNITS, most_buckets
 from resolvers.changes import (
     APPROVE_STATEMENTS,
     CHANGES_PAGE,
@@ -109,8 +110,17 @@ LIST_BOUNDS: Final[dict[str, int | str | Callable[[Args, Tree], int]]] = {
     "Official.pendingChanges": MAX_PENDING_PER_OFFICIAL,
     "Official.history": lambda args, tree: min(max(int(args.get("first", MAX_HISTORY)), 0), MAX_HISTORY),
     "PendingChange.changes": MAX_FIELD_CHANGES,
+    "Query.workforceStats": lambda args, tree: most_buckets(_dimension_names(args), tree().top_units),
+    "StatBucket.keys": MAX_DIMENSIONS,
+    "Staffing.units": MAX_STAFFING_UNITS,
+    "UnitStaffing.positions": lambda args, tree: tree().most_positions,
     "RecordVersion.changes": MAX_VERSION_CHANGES,
 }
+
+
+def _dimension_names(args: Args) -> list[str]:
+    given = args.get("groupBy") or args.get("group_by") or []
+    return [str(getattr(d, "value", d)) for d in given] if isinstance(given, list) else []
 
 
 def _changes_page(args: Args) -> int:
@@ -160,6 +170,8 @@ OWN_STATEMENTS: Final[dict[str, int | Callable[[Args], int]]] = {
     "Mutation.rejectChange": 4,  # the lock; the change, deciding, reading back
     "Mutation.approveBatch": APPROVE_STATEMENTS,
     "Official.cv": CV_STATEMENTS,
+    "Query.workforceStats": 3,  # the unit, the counts, the units labelling them
+    "Query.staffing": 4,  # the unit, the units below it, the filled posts, the positions
     "Mutation.syncApprovedBatch": SYNC_STATEMENTS,
 }
 # Fields read through the request's loaders: one statement per wave of objects.

@@ -193,9 +193,14 @@ def _filter_sql(scope: Scope, f: OfficialFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
+def matching(scope: Scope, f: OfficialFilter) -> list[ColumnElement[bool]]:
+    """The officials of the scope that match the filter: what a page lists and a count counts."""
+    return [official_filter(scope, bound=f.within), *_filter_sql(scope, f)]
+
+
 def _scoped(scope: Scope, f: OfficialFilter) -> Select[Any]:
     mask = grant_mask(scope, bound=f.within).label("grants")
-    return select(*OFFICIAL.c, mask).where(official_filter(scope, bound=f.within), *_filter_sql(scope, f))
+    return select(*OFFICIAL.c, mask).where(*matching(scope, f))
 
 
 def one_select(scope: Scope, *, official_id: int | None = None, code: str | None = None) -> Select[Any]:

@@ -76,3 +76,10 @@ async def tree_shape(conn: AsyncConnection, *, scope: Scope) -> Row[Any]:
         top_units.scalar_subquery().label("top_units"), most_children.scalar_subquery().label("most_children")
     )
     return (await conn.execute(stmt)).one()
+
+
+async def in_subtree(conn: AsyncConnection, *, scope: Scope, path: str, subtree: bool, limit: int) -> list[Row[Any]]:
+    """The unit at `path` and, with `subtree`, every unit below it, in path order (a tree's reading order)."""
+    condition = UNIT.c.path.startswith(path, autoescape=True) if subtree else UNIT.c.path == path
+    stmt = select(UNIT).where(structure_visible(scope), condition).order_by(UNIT.c.path).limit(limit)
+    return list((await conn.execute(stmt)).all())

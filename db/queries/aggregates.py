@@ -1,0 +1,91 @@
+"""Counts of officials for dashboards: SQL GROUP BY under the request's scope, with the same filter as a
+page of officials (db/queries/officials.py), so a count never includes a row the caller cannot see.
+
+A dimension is an expression over the official's row (its unit, a coded column, an age band, Party
+membership, the evaluation of a year); the resolver decides which the caller may group by.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, Final
+
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import Evaluation, Position, table_of
+from db.queries.officials import OfficialFilter, matching
+from db.scoping import OFFICIAL, Scope
+
+EVALUATION: Final = table_of(Evaluation)
+POSITION: Final = table_of(Position)
+# Age bands by completed years on the day asked: (label code, youngest age in it).
+AGE_BANDS: Final = (("60+", 60), ("50-59", 50), ("40-49", 40), ("30-39", 30), ("<30", 0))
+NO_EVALUATION: Final = "NONE"
+
+_COLUMNS: Final[Mapping[str, ColumnElement[Any]]] = {
+    "top_unit": OFFICIAL.c.top_unit_id,
+    "unit": OFFICIAL.c.unit_id,
+    "employee_type": OFFICIAL.c.employee_type,
+    "gender": OFFICIAL.c.gender,
+    "rank": OFFICIAL.c.rank_code,
+    "qualification": OFFICIAL.c.qualification,
+    "political_theory": OFFICIAL.c.political_theory,
+    "state_management": OFFICIAL.c.state_management,
+    "ethnicity": OFFICIAL.c.ethnicity,
+    "religion": OFFICIAL.c.religion,
+}
+DIMENSIONS: Final = frozenset({*_COLUMNS, "age_band", "party", "evaluation"})
+
+
+def _years_before(day: date, years: int) -> date:
+    return day.replace(year=day.year - years, day=min(day.day, 28 if day.month == 2 else day.day))
+
+
+def _expression(name: str, today: date) -> ColumnElement[Any]:
+    if name in _COLUMNS:
+        return _COLUMNS[name]
+    if name == "age_band":
+        # Born on or before the day `age` years ago: at least that old today.
+        whens = [
+            (OFFICIAL.c.birth_date <= bindparam(f"age_{age}", _years_before(today, age)), literal(band))
+            for band, age in AGE_BANDS[:-1]
+        ]
+        return case(*whens, else_=literal(AGE_BANDS[-1][0]))
+    if name == "party":
+        return case((OFFICIAL.c.party_admission_date.is_(None), literal("NO")), else_=literal("YES"))
+    if name == "evaluation":
+        return func.coalesce(EVALUATION.c.level, literal(NO_EVALUATION))
+    raise KeyError(name)
+
+
+async def counts(
+    conn: AsyncConnection,
+    *,
+    scope: Scope,
+    filter: OfficialFilter,
+    dimensions: Sequence[str],
+    today: date,
+    evaluation_year: int | None = None,
+    limit: int,
+) -> list[Row[Any]]:
+    """(d0, d1, …, count, average salary coefficient) per combination of the dimensions' values, for
+    the officials of the scope matching the filter; at most `limit` rows (the caller refuses more)."""
+    keys = [_expression(name, today).label(f"d{i}") for i, name in enumerate(dimensions)]
+    stmt = select(*keys, func.count().label("n"), func.avg(OFFICIAL.c.salary_coefficient).label("average"))
+    if "evaluation" in dimensions:
+        on = and_(
+            EVALUATION.c.official_id == OFFICIAL.c.id, EVALUATION.c.year == bindparam("eval_year", evaluation_year)
+        )
+        stmt = stmt.select_from(OFFICIAL.outerjoin(EVALUATION, on))
+    stmt = stmt.where(*matching(scope, filter)).group_by(*keys).order_by(*keys).limit(limit)
+    return list((await conn.execute(stmt)).all())
+
+
+async def filled(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> dict[int, int]:
+    """Officials of the scope holding each position, among those matching the filter."""
+    stmt = (
+        select(OFFICIAL.c.position_id, func.count().label("n"))
+        .where(*matching(scope, filter), OFFICIAL.c.position_id.is_not(None))
+        .group_by(OFFICIAL.c.position_id)
+    )
+    return {row.position_id: int(row.n) for row in await conn.execute(stmt)}

@@ -1,0 +1,385 @@
+"""`workforceStats` and `staffing`: aggregates for dashboards, under the caller's scope.
+
+Counts are SQL GROUP BY over exactly the rows a page of officials would list (the scope, the filter),
+so they never include an official the caller cannot see. Grouping by a dimension reads its field: the
+caller may group by it when it reads that field on every official counted, or when the policy lets it
+aggregate by it without reading it (`aggregate` lines: an analyst by sensitive dimensions).
+
+Protected answers. Where the caller could not read the values it groups by (an `aggregate` line), and
+for every partner agency, no count may single anyone out, even combined with totals the caller knows
+exactly (a page's `totalCount`, a breakdown by a field it reads). A bucket with 0 < count < k
+(configuration, default 5) is suppressed (count null), and suppression is complementary: along every
+dimension, the buckets that differ in that dimension alone (a line of the table) hold either no
+suppressed bucket, or at least two whose counts add up to k or more, more buckets being suppressed
+(the smallest first) until that holds. Subtracting a line's visible buckets from its total then leaves
+the sum of several suppressed ones, never one of them (the differencing attack, tested). A line hidden
+whole that still holds one bucket, or suppressed counts under k in all, is left out.
+"""
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import Row
+
+from db.catalog import OFFICIAL
+from db.codes import CODE_LISTS
+from db.errors import BadInput, NotFound
+from db.queries import aggregates, positions
+from db.queries import units as units_
+from db.queries.aggregates import AGE_BANDS, NO_EVALUATION
+from db.queries.officials import OfficialFilter
+from db.scoping import Scope, UnitBound
+from policies.rules import AGGREGATE
+from resolvers.codes import labeller
+from resolvers.context import RequestContext
+from resolvers.errors import ForbiddenField
+from resolvers.officials import OfficialFilterArgs, check_filter, to_filter
+
+MAX_DIMENSIONS: Final = 3
+# Buckets one answer holds at most (and what bounds a breakdown by units in the cost of a request).
+MAX_BUCKETS: Final = 2_000
+# Units `staffing` lists at most: a ministry's departments and divisions; a larger tree is asked part by part.
+MAX_STAFFING_UNITS: Final = 500
+DEFAULT_SMALL_CELL: Final = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """A way to group officials: the SQL expression's name (db/queries/aggregates.py), the field it
+    reads (its policy), and how its values are labelled."""
+
+    name: str  # the API's, e.g. AGE_BAND
+    key: str
+    field: str  # catalog field name
+    codes: str | None = None  # a code list labels its values
+
+
+_AGE_LABELS: Final = {
+    "60+": "Từ 60 tuổi",
+    "50-59": "50–59 tuổi",
+    "40-49": "40–49 tuổi",
+    "30-39": "30–39 tuổi",
+    "<30": "Dưới 30 tuổi",
+}
+_PARTY_LABELS: Final = {"YES": "Đảng viên", "NO": "Chưa là đảng viên"}
+
+DIMENSIONS: Final = {
+    d.name: d
+    for d in (
+        Dimension("TOP_LEVEL_UNIT", "top_unit", "topUnit"),
+        Dimension("UNIT", "unit", "unit"),
+        Dimension("EMPLOYEE_TYPE", "employee_type", "employeeType", "employee_type"),
+        Dimension("GENDER", "gender", "gender", "gender"),
+        Dimension("AGE_BAND", "age_band", "birthDate"),
+        Dimension("RANK", "rank", "rank", "rank"),
+        Dimension("QUALIFICATION", "qualification", "qualification", "qualification"),
+        Dimension("POLITICAL_THEORY", "political_theory", "politicalTheory", "political_theory"),
+        Dimension("STATE_MANAGEMENT", "state_management", "stateManagement", "state_management"),
+        Dimension("ETHNICITY", "ethnicity", "ethnicity", "ethnicity"),
+        Dimension("RELIGION", "religion", "religion", "religion"),
+        Dimension("PARTY_MEMBERSHIP", "party", "partyAdmissionDate"),
+        Dimension("EVALUATION", "evaluation", "evaluations", "evaluation_level"),
+    )
+}
+assert {d.key for d in DIMENSIONS.values()} == aggregates.DIMENSIONS  # one list each side, kept equal
+
+
+def most_buckets(names: Sequence[str], top_units: int) -> int:
+    """The most buckets grouping by these dimensions can give (what the request's cost counts)."""
+    most = 1
+    for name in names:
+        dimension = DIMENSIONS.get(name)
+        if dimension is None or dimension.key == "unit":
+            return MAX_BUCKETS
+        most *= _values(dimension, top_units)
+    return min(most, MAX_BUCKETS)
+
+
+def _values(dimension: Dimension, top_units: int) -> int:
+    if dimension.key == "top_unit":
+        return top_units
+    if dimension.key == "age_band":
+        return len(AGE_BANDS)
+    if dimension.key == "party":
+        return len(_PARTY_LABELS)
+    return len(CODE_LISTS[dimension.codes or ""]) + 1  # and officials without a value
+
+
+@dataclass(frozen=True, slots=True)
+class StatKey:
+    dimension: str
+    code: str | None
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatBucket:
+    keys: tuple[StatKey, ...]
+    count: int | None
+    suppressed: bool
+    average_salary_coefficient: float | None
+
+
+async def resolve_workforce_stats(
+    ctx: RequestContext,
+    group_by: Sequence[str],
+    filter: OfficialFilterArgs | None,
+    unit_id: str | None,
+    include_subtree: bool,
+    evaluation_year: int | None,
+) -> list[StatBucket]:
+    dimensions = _dimensions(group_by, evaluation_year)
+    query = await _filter(ctx, filter, unit_id, include_subtree)
+    protected = _protected(ctx, dimensions, query.within)
+    if protected and _narrows(filter):
+        # Two protected answers over rows that differ by a filter would tell the difference of two counts.
+        raise BadInput("A protected breakdown (one that must single no one out) takes a unit, not a `filter`")
+    average = OFFICIAL["salaryCoefficient"].policy in ctx.scope.everywhere_within(query.within)
+    async with ctx.connect() as conn:
+        rows = await aggregates.counts(
+            conn,
+            scope=ctx.scope,
+            filter=query,
+            dimensions=[d.key for d in dimensions],
+            today=ctx.calendar.today(),
+            evaluation_year=evaluation_year,
+            limit=MAX_BUCKETS + 1,
+        )
+    if len(rows) > MAX_BUCKETS:
+        raise BadInput(f"More than {MAX_BUCKETS} buckets: group by fewer dimensions, or narrow `unitId` or `filter`")
+    labels = await _labellers(ctx, dimensions, rows)
+    hidden, left_out = (
+        protect([(tuple(row)[: len(dimensions)], int(row.n)) for row in rows], ctx.small_cell)
+        if protected
+        else (set(), set())
+    )
+    return [_bucket(row, dimensions, labels, i in hidden, average) for i, row in enumerate(rows) if i not in left_out]
+
+
+def _dimensions(group_by: Sequence[str], evaluation_year: int | None) -> list[Dimension]:
+    if not 1 <= len(group_by) <= MAX_DIMENSIONS or len(set(group_by)) != len(group_by):
+        raise BadInput(f"`groupBy` names 1 to {MAX_DIMENSIONS} different dimensions")
+    dimensions = [DIMENSIONS[name] for name in group_by]
+    if any(d.key == "evaluation" for d in dimensions) and (
+        evaluation_year is None or not 1945 <= evaluation_year <= 2100
+    ):
+        raise BadInput("Grouping by EVALUATION needs `evaluationYear` (the year evaluated)")
+    return dimensions
+
+
+async def _filter(
+    ctx: RequestContext, filter: OfficialFilterArgs | None, unit_id: str | None, include_subtree: bool
+) -> OfficialFilter:
+    if unit_id is not None and filter is not None and filter.unit is not None:
+        raise BadInput("Give the unit as `unitId` or as `filter.unit`, not both")
+    query = (
+        await to_filter(ctx, filter, None)
+        if unit_id is None
+        else await _unit_filter(ctx, filter, unit_id, include_subtree)
+    )
+    check_filter(ctx, query)
+    return query
+
+
+async def _unit_filter(
+    ctx: RequestContext, filter: OfficialFilterArgs | None, unit_id: str, include_subtree: bool
+) -> OfficialFilter:
+    from resolvers.officials import build_filter, unit_bounds
+    from resolvers.units import unit_by_ref
+
+    unit = await unit_by_ref(ctx, unit_id)
+    if unit is None:
+        raise NotFound(f"No unit with code or id '{unit_id}'")
+    query = build_filter(filter, None, {})
+    bounds = unit_bounds(unit, include_subtree)
+    return OfficialFilter(**{**{f: getattr(query, f) for f in query.__dataclass_fields__}, **bounds})
+
+
+def _narrows(filter: OfficialFilterArgs | None) -> bool:
+    """Whether a filter asks for more than a unit."""
+    if filter is None:
+        return False
+    asked = (
+        filter.employee_types,
+        filter.rank_codes,
+        filter.gender,
+        filter.statuses,
+        filter.birth_year_from,
+        filter.birth_year_to,
+        filter.name,
+    )
+    return any(value is not None for value in asked)
+
+
+def _protected(ctx: RequestContext, dimensions: Sequence[Dimension], bound: UnitBound | None) -> bool:
+    """Whether the answer must single no one out; refuses a dimension the caller may not group by."""
+    readable = ctx.scope.everywhere_within(bound)
+    aggregable = _aggregable(ctx.scope_to(AGGREGATE), bound)
+    protected = ctx.principal.kind == "agency"
+    for dimension in dimensions:
+        field = OFFICIAL[dimension.field].policy
+        if field in readable:
+            continue
+        if field not in aggregable:
+            raise ForbiddenField(
+                f"Grouping by {dimension.name} reads `{dimension.field}`, which you may not read on every official "
+                "counted, nor aggregate by"
+            )
+        protected = True
+    return protected
+
+
+def _aggregable(scope: Scope, bound: UnitBound | None) -> frozenset[str]:
+    """Fields the `aggregate` lines open over every official inside the bound."""
+    return frozenset().union(*(g.fields for g in scope.grants if _whole(g.predicate, bound)))
+
+
+def _whole(predicate: Any, bound: UnitBound | None) -> bool:
+    from db.predicates import Everyone, folded
+
+    return isinstance(predicate, Everyone) or (bound is not None and folded(predicate, bound) is True)
+
+
+async def _labellers(
+    ctx: RequestContext, dimensions: Sequence[Dimension], rows: Sequence[Row[Any]]
+) -> list[dict[Any, str]]:
+    """For each dimension, the Vietnamese label of every value the rows hold."""
+    out: list[dict[Any, str]] = []
+    for i, dimension in enumerate(dimensions):
+        values = {row[i] for row in rows}
+        if dimension.key in ("top_unit", "unit"):
+            units = await asyncio.gather(*(ctx.loaders.unit_by_id.load(v) for v in values if v is not None))
+            names = {u.id: str(u.name) for u in units if u is not None}
+            out.append({v: names.get(v, str(v)) for v in values})
+        else:
+            out.append({v: _value_label(dimension, v) for v in values})
+    return out
+
+
+def _value_label(dimension: Dimension, value: Any) -> str:
+    if dimension.key == "age_band":
+        return _AGE_LABELS.get(value, str(value))
+    if dimension.key == "party":
+        return _PARTY_LABELS.get(value, str(value))
+    if dimension.key == "evaluation" and value == NO_EVALUATION:
+        return "Chưa đánh giá"
+    return _label(labeller(dimension.codes or ""), value)
+
+
+def _label(label: Callable[[str | None], Any], value: str | None) -> str:
+    found = label(value)
+    return "Không có" if found is None else str(found.label)
+
+
+def _bucket(
+    row: Row[Any], dimensions: Sequence[Dimension], labels: Sequence[dict[Any, str]], hidden: bool, average: bool
+) -> StatBucket:
+    keys = tuple(
+        StatKey(d.name, None if row[i] is None else str(row[i]), labels[i][row[i]]) for i, d in enumerate(dimensions)
+    )
+    if hidden:
+        return StatBucket(keys, None, True, None)
+    mean = float(round(Decimal(row.average), 2)) if average and row.average is not None else None
+    return StatBucket(keys, int(row.n), False, mean)
+
+
+def protect(counts: Sequence[tuple[tuple[Any, ...], int]], k: int) -> tuple[set[int], set[int]]:
+    """(suppressed, left out): the buckets, by index, a protected answer hides (see the module's text)."""
+    suppressed = {i for i, (_, n) in enumerate(counts) if n < k}
+    lines = _lines(counts)
+    changed = bool(suppressed)
+    while changed:
+        changed = False
+        for line in lines:
+            hidden = [i for i in line if i in suppressed]
+            if not hidden or (len(hidden) >= 2 and sum(counts[i][1] for i in hidden) >= k):
+                continue
+            visible = sorted((counts[i][1], i) for i in line if i not in suppressed)
+            if visible:
+                suppressed.add(visible[0][1])
+                changed = True
+    # A line hidden whole whose suppressed counts still do not make k (a single bucket, or a few small
+    # ones) would tell its values from its total and the number of its buckets: it is left out.
+    left_out = {
+        i
+        for line in lines
+        if all(i in suppressed for i in line) and (len(line) < 2 or sum(counts[i][1] for i in line) < k)
+        for i in line
+    }
+    return suppressed, left_out
+
+
+def _lines(counts: Sequence[tuple[tuple[Any, ...], int]]) -> list[list[int]]:
+    """Every line of the table: along each dimension, the buckets equal in all the other dimensions."""
+    width = len(counts[0][0]) if counts else 0
+    lines: list[list[int]] = []
+    for axis in range(width):
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, (keys, _) in enumerate(counts):
+            groups.setdefault(keys[:axis] + keys[axis + 1 :], []).append(i)
+        lines.extend(groups.values())
+    return lines
+
+
+# -- staffing -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Staffed:
+    quota: int
+    filled: int
+
+    @property
+    def vacancies(self) -> int:
+        return max(self.quota - self.filled, 0)
+
+    @property
+    def over_quota(self) -> int:
+        return max(self.filled - self.quota, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionStaffing(Staffed):
+    position: Row[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitStaffing(Staffed):
+    unit: Row[Any]
+    positions: tuple[PositionStaffing, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Staffing(Staffed):
+    units: tuple[UnitStaffing, ...]
+
+
+async def resolve_staffing(ctx: RequestContext, unit_id: str, include_subtree: bool) -> Staffing:
+    """Quota (biên chế), filled, vacancies and over-quota per position, per unit, and in total. Filled
+    counts the officials of the caller's scope holding each position: it reads their position."""
+    query = await _unit_filter(ctx, None, unit_id, include_subtree)
+    if OFFICIAL["position"].policy not in ctx.scope.everywhere_within(query.within):
+        raise ForbiddenField(
+            "Staffing counts who holds each position: you may not read the position of every official there"
+        )
+    assert query.within is not None
+    async with ctx.connect() as conn:
+        units = await units_.in_subtree(
+            conn, scope=ctx.scope, path=query.within.path, subtree=include_subtree, limit=MAX_STAFFING_UNITS + 1
+        )
+        if len(units) > MAX_STAFFING_UNITS:
+            raise BadInput(f"More than {MAX_STAFFING_UNITS} units: ask for a smaller part of the tree")
+        held = await aggregates.filled(conn, scope=ctx.scope, filter=query)
+        rows = await positions.list_by_units(conn, scope=ctx.scope, unit_ids=[u.id for u in units])
+    by_unit: dict[int, list[PositionStaffing]] = {}
+    for row in rows:
+        by_unit.setdefault(row.unit_id, []).append(PositionStaffing(row.quota, held.get(row.id, 0), row))
+    listed = tuple(_unit_staffing(unit, by_unit.get(unit.id, [])) for unit in units)
+    return Staffing(sum(u.quota for u in listed), sum(u.filled for u in listed), listed)
+
+
+def _unit_staffing(unit: Row[Any], held: list[PositionStaffing]) -> UnitStaffing:
+    return UnitStaffing(sum(p.quota for p in held), sum(p.filled for p in held), unit, tuple(held))

@@ -1,0 +1,122 @@
+"""Aggregates for dashboards: counts under the caller's scope (never a row it cannot see), dimensions it
+may group by, and protected answers from which no small cell can be recovered."""
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+
+STATS = """query($by: [Dimension!]!, $unit: ID, $year: Int) {
+  workforceStats(groupBy: $by, unitId: $unit, evaluationYear: $year) {
+    keys { dimension code label } count suppressed averageSalaryCoefficient
+  }
+}"""
+K = 5
+
+
+def stats(api: Api, as_user: str, *by: str, unit: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
+    body = api.data(STATS, as_user=as_user, variables={"by": list(by), "unit": unit, "year": year})
+    return list(body["workforceStats"])
+
+
+def total(api: Api, as_user: str, unit: str | None = None) -> int:
+    query = "query($u: ID) { officials(filter: {unit: $u}) { totalCount } }"
+    return int(api.data(query, as_user=as_user, variables={"u": unit})["officials"]["totalCount"])
+
+
+def test_counts_are_the_rows_a_page_lists_and_no_more(api: Api) -> None:
+    by_gender = stats(api, "hr.BNV", "GENDER", unit="BNV")
+    assert {b["keys"][0]["code"] for b in by_gender} <= {"NAM", "NU"} and not any(b["suppressed"] for b in by_gender)
+    assert sum(b["count"] for b in by_gender) == total(api, "hr.BNV", "BNV")
+    # Without a unit, HR counts its own ministry only: the scope, not the database.
+    tops = stats(api, "hr.BNV", "TOP_LEVEL_UNIT")
+    assert len(tops) == 1 and tops[0]["keys"][0]["label"] and tops[0]["count"] == total(api, "hr.BNV")
+    everyone = stats(api, "admin", "TOP_LEVEL_UNIT", "GENDER")
+    assert (
+        sum(b["count"] for b in everyone) == total(api, "admin") and len({b["keys"][0]["code"] for b in everyone}) > 1
+    )
+
+
+def test_three_dimensions_and_their_labels(api: Api) -> None:
+    buckets = stats(api, "admin", "EMPLOYEE_TYPE", "AGE_BAND", "PARTY_MEMBERSHIP", unit="BNV")
+    assert sum(b["count"] for b in buckets) == total(api, "admin", "BNV")
+    labels = {key["label"] for b in buckets for key in b["keys"]}
+    assert "Công chức" in labels and any("tuổi" in label for label in labels) and "Đảng viên" in labels
+    evaluated = stats(api, "admin", "EVALUATION", unit="BNV", year=2025)
+    assert sum(b["count"] for b in evaluated) == total(api, "admin", "BNV")
+    body = api.post(STATS, variables={"by": ["EVALUATION"], "unit": "BNV", "year": None})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(("user", "dimension"), [("approver.BNV", "RELIGION"), ("agency.bhxh", "ETHNICITY")])
+def test_a_sensitive_dimension_needs_its_own_permission(api: Api, user: str, dimension: str) -> None:
+    body = api.post(STATS, as_user=user, variables={"by": [dimension], "unit": "BNV"})
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
+
+
+def _published(buckets: list[dict[str, Any]]) -> None:
+    for bucket in buckets:
+        if bucket["suppressed"]:
+            assert bucket["count"] is None and bucket["averageSalaryCoefficient"] is None
+        else:
+            assert bucket["count"] >= K
+
+
+def test_a_partner_and_an_analyst_grouping_by_what_they_do_not_read_get_protected_answers(api: Api) -> None:
+    _published(stats(api, "agency.bhxh", "GENDER", "RANK"))
+    analyst = stats(api, "analyst", "ETHNICITY", "TOP_LEVEL_UNIT")
+    _published(analyst)
+    assert any(b["suppressed"] for b in analyst)
+    # What the analyst reads on every official, it gets exactly.
+    exact = stats(api, "analyst", "GENDER")
+    assert sum(b["count"] for b in exact) == total(api, "analyst")
+
+
+def test_no_suppressed_cell_can_be_recovered_by_differencing(api: Api) -> None:
+    """The analyst reads every official's ministry, so knows each ministry's exact total; by ministry and
+    religion, subtracting a ministry's visible cells from its total leaves the sum of two suppressed cells
+    or more, never one of them."""
+    totals = {b["keys"][0]["code"]: b["count"] for b in stats(api, "analyst", "TOP_LEVEL_UNIT")}
+    truth = {tuple(k["code"] for k in b["keys"]): b["count"] for b in stats(api, "admin", "TOP_LEVEL_UNIT", "RELIGION")}
+    cells = stats(api, "analyst", "TOP_LEVEL_UNIT", "RELIGION")
+    assert any(b["suppressed"] for b in cells), "the seed must give small cells, or this proves nothing"
+    for unit, exact in totals.items():
+        line = [b for b in cells if b["keys"][0]["code"] == unit]
+        hidden = [truth[tuple(k["code"] for k in b["keys"])] for b in line if b["suppressed"]]
+        remainder = exact - sum(b["count"] for b in line if not b["suppressed"])
+        missing = [
+            v
+            for key, v in truth.items()
+            if key[0] == unit and not any(tuple(k["code"] for k in b["keys"]) == key for b in line)
+        ]
+        assert remainder == sum(hidden) + sum(missing)  # shown suppressed, and left out
+        if hidden or missing:
+            assert len(hidden) + len(missing) >= 2 and remainder >= K
+
+
+def test_staffing_counts_holders_against_quotas(api: Api) -> None:
+    query = """{ staffing(unitId: "BNV") { quota filled vacancies overQuota
+      units { unit { code } quota filled positions { position { title quota } quota filled vacancies overQuota } } } }"""
+    staffing = api.data(query, as_user="hr.BNV")["staffing"]
+    assert staffing["units"][0]["unit"]["code"] == "BNV"
+    assert staffing["quota"] == sum(u["quota"] for u in staffing["units"])
+    assert staffing["filled"] == sum(u["filled"] for u in staffing["units"]) <= total(api, "hr.BNV", "BNV")
+    for unit in staffing["units"]:
+        for position in unit["positions"]:
+            assert position["quota"] == position["position"]["quota"]
+            assert position["vacancies"] - position["overQuota"] == position["quota"] - position["filled"]
+    # Another ministry's HR sees none of BNV's officials: a count of them would be a false zero.
+    other = api.post(query, as_user="hr.BTC")
+    assert other["data"] is None and other["errors"][0]["extensions"]["code"] == "FORBIDDEN_FIELD"
+
+
+def test_a_breakdown_is_one_statement(api: Api) -> None:
+    assert api.count_statements(STATS, as_user="admin", variables={"by": ["GENDER", "AGE_BAND"], "unit": None}) <= 2
+
+
+def test_a_protected_breakdown_takes_no_filter_that_could_be_subtracted(api: Api) -> None:
+    query = """{ workforceStats(groupBy: [RELIGION], filter: {gender: NAM}) { count } }"""
+    body = api.post(query, as_user="analyst")
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "errors" not in api.post(query, as_user="admin")
