@@ -18,7 +18,7 @@ whole that still holds one bucket, or suppressed counts under k in all, is left 
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
 
@@ -27,6 +27,7 @@ from sqlalchemy import Row
 from db.catalog import OFFICIAL
 from db.codes import CODE_LISTS
 from db.errors import BadInput, NotFound
+from db.predicates import Everyone, Predicate, folded
 from db.queries import aggregates, positions
 from db.queries import units as units_
 from db.queries.aggregates import AGE_BANDS, NO_EVALUATION
@@ -36,7 +37,8 @@ from policies.rules import AGGREGATE
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
 from resolvers.errors import ForbiddenField
-from resolvers.officials import OfficialFilterArgs, check_filter, to_filter
+from resolvers.officials import OfficialFilterArgs, build_filter, check_filter, to_filter, unit_bounds
+from resolvers.units import unit_by_ref
 
 MAX_DIMENSIONS: Final = 3
 # Buckets one answer holds at most (and what bounds a breakdown by units in the cost of a request).
@@ -187,15 +189,12 @@ async def _filter(
 async def _unit_filter(
     ctx: RequestContext, filter: OfficialFilterArgs | None, unit_id: str, include_subtree: bool
 ) -> OfficialFilter:
-    from resolvers.officials import build_filter, unit_bounds
-    from resolvers.units import unit_by_ref
-
     unit = await unit_by_ref(ctx, unit_id)
     if unit is None:
         raise NotFound(f"No unit with code or id '{unit_id}'")
     query = build_filter(filter, None, {})
     bounds = unit_bounds(unit, include_subtree)
-    return OfficialFilter(**{**{f: getattr(query, f) for f in query.__dataclass_fields__}, **bounds})
+    return replace(query, **bounds)
 
 
 def _narrows(filter: OfficialFilterArgs | None) -> bool:
@@ -237,9 +236,7 @@ def _aggregable(scope: Scope, bound: UnitBound | None) -> frozenset[str]:
     return frozenset().union(*(g.fields for g in scope.grants if _whole(g.predicate, bound)))
 
 
-def _whole(predicate: Any, bound: UnitBound | None) -> bool:
-    from db.predicates import Everyone, folded
-
+def _whole(predicate: Predicate, bound: UnitBound | None) -> bool:
     return isinstance(predicate, Everyone) or (bound is not None and folded(predicate, bound) is True)
 
 
