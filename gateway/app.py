@@ -21,6 +21,7 @@ from evidence.log import ReceiptLog
 from evidence.receipts import Receipts
 from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, load_keys
 from gateway.config import Settings, get_settings
+from gateway.dashboard import dashboard_routes
 from gateway.errors import PasswordGrantRefused, json_error, unavailable_response
 from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, read_capped_body
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             *log_routes(receipt_log, receipts),
             *export_routes(authenticator, engine),
             *sync_routes(engine),
+            *dashboard_routes(),
             *(ide_routes() if settings.graphiql_enabled else []),
             *site_routes(settings, authenticator, sdl=lambda: schema_text),
         ],

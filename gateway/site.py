@@ -37,6 +37,7 @@ def _links(settings: Settings) -> list[tuple[str, str]]:
     ]
     links += [
         ("/graphql/schema.graphql", "the schema as SDL"),
+        ("/dashboard", "the dashboard: workforce by unit, age and gender, staffing, ranks, qualifications"),
         ("/auth/token", "OAuth 2 token endpoint (POST): password grant, or client_credentials for partner agencies"),
         ("/.well-known/oauth-authorization-server", "authorization-server metadata (RFC 8414)"),
         ("/.well-known/jwks.json", "public keys of tokens, receipts and log checkpoints"),

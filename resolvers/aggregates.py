@@ -242,17 +242,18 @@ def _whole(predicate: Predicate, bound: UnitBound | None) -> bool:
 
 async def _labellers(
     ctx: RequestContext, dimensions: Sequence[Dimension], rows: Sequence[Row[Any]]
-) -> list[dict[Any, str]]:
-    """For each dimension, the Vietnamese label of every value the rows hold."""
-    out: list[dict[Any, str]] = []
+) -> list[dict[Any, tuple[str | None, str]]]:
+    """For each dimension, the code and Vietnamese label of every value the rows hold (a unit by its
+    code and name, as units are named everywhere else in the API)."""
+    out: list[dict[Any, tuple[str | None, str]]] = []
     for i, dimension in enumerate(dimensions):
         values = {row[i] for row in rows}
         if dimension.key in ("top_unit", "unit"):
             units = await asyncio.gather(*(ctx.loaders.unit_by_id.load(v) for v in values if v is not None))
-            names = {u.id: str(u.name) for u in units if u is not None}
-            out.append({v: names.get(v, str(v)) for v in values})
+            named = {u.id: (str(u.code), str(u.name)) for u in units if u is not None}
+            out.append({v: named.get(v, (str(v), str(v))) for v in values})
         else:
-            out.append({v: _value_label(dimension, v) for v in values})
+            out.append({v: (None if v is None else str(v), _value_label(dimension, v)) for v in values})
     return out
 
 
@@ -272,11 +273,13 @@ def _label(label: Callable[[str | None], Any], value: str | None) -> str:
 
 
 def _bucket(
-    row: Row[Any], dimensions: Sequence[Dimension], labels: Sequence[dict[Any, str]], hidden: bool, average: bool
+    row: Row[Any],
+    dimensions: Sequence[Dimension],
+    labels: Sequence[dict[Any, tuple[str | None, str]]],
+    hidden: bool,
+    average: bool,
 ) -> StatBucket:
-    keys = tuple(
-        StatKey(d.name, None if row[i] is None else str(row[i]), labels[i][row[i]]) for i, d in enumerate(dimensions)
-    )
+    keys = tuple(StatKey(d.name, *labels[i][row[i]]) for i, d in enumerate(dimensions))
     if hidden:
         return StatBucket(keys, None, True, None)
     mean = float(round(Decimal(row.average), 2)) if average and row.average is not None else None

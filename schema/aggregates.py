@@ -29,7 +29,9 @@ else:
 @strawberry.type(description="One dimension's value of a bucket: its code and Vietnamese label.")
 class StatKey:
     dimension: Dimension
-    code: str | None = strawberry.field(description="Null where the officials have no value (no rank, …)")
+    code: str | None = strawberry.field(
+        description="The value's code (a unit's code for TOP_LEVEL_UNIT and UNIT); null where officials have none"
+    )
     label: str
 
 
