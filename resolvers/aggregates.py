@@ -153,12 +153,12 @@ async def resolve_workforce_stats(
     if len(rows) > MAX_BUCKETS:
         raise BadInput(f"More than {MAX_BUCKETS} buckets: group by fewer dimensions, or narrow `unitId` or `filter`")
     labels = await _labellers(ctx, dimensions, rows)
-    hidden, left_out = (
-        protect([(tuple(row)[: len(dimensions)], int(row.n)) for row in rows], ctx.small_cell)
-        if protected
-        else (set(), set())
-    )
-    return [_bucket(row, dimensions, labels, i in hidden, average) for i, row in enumerate(rows) if i not in left_out]
+    if not protected:
+        return [_bucket(row, dimensions, labels, average) for row in rows]
+    counts = [(tuple(row)[: len(dimensions)], int(row.n)) for row in rows]
+    hidden, left_out = protect(counts, ctx.small_cell, protected)
+    shown = [_bucket(row, dimensions, labels, average) for i, row in enumerate(rows) if i not in hidden]
+    return shown + _masked([rows[i] for i in sorted(hidden - left_out)], dimensions, labels, protected)
 
 
 def _dimensions(group_by: Sequence[str], evaluation_year: int | None) -> list[Dimension]:
@@ -213,22 +213,27 @@ def _narrows(filter: OfficialFilterArgs | None) -> bool:
     return any(value is not None for value in asked)
 
 
-def _protected(ctx: RequestContext, dimensions: Sequence[Dimension], bound: UnitBound | None) -> bool:
-    """Whether the answer must single no one out; refuses a dimension the caller may not group by."""
+def _protected(ctx: RequestContext, dimensions: Sequence[Dimension], bound: UnitBound | None) -> frozenset[int]:
+    """The dimensions (by place) whose values the answer must not tell of anyone: those the caller does
+    not read on every official counted, and every one for a partner agency. Refuses a dimension the
+    caller may not group by at all."""
     readable = ctx.scope.everywhere_within(bound)
     aggregable = _aggregable(ctx.scope_to(AGGREGATE), bound)
-    protected = ctx.principal.kind == "agency"
-    for dimension in dimensions:
+    agency = ctx.principal.kind == "agency"
+    protected: set[int] = set()
+    for axis, dimension in enumerate(dimensions):
         field = OFFICIAL[dimension.field].policy
         if field in readable:
+            if agency:
+                protected.add(axis)
             continue
         if field not in aggregable:
             raise ForbiddenField(
                 f"Grouping by {dimension.name} reads `{dimension.field}`, which you may not read on every official "
                 "counted, nor aggregate by"
             )
-        protected = True
-    return protected
+        protected.add(axis)
+    return frozenset(protected)
 
 
 def _aggregable(scope: Scope, bound: UnitBound | None) -> frozenset[str]:
@@ -245,12 +250,14 @@ async def _labellers(
 ) -> list[dict[Any, tuple[str | None, str]]]:
     """For each dimension, the code and Vietnamese label of every value the rows hold (a unit by its
     code and name, as units are named everywhere else in the API)."""
+    unit_axes = [i for i, d in enumerate(dimensions) if d.key in ("top_unit", "unit")]
+    unit_ids = sorted({row[i] for i in unit_axes for row in rows if row[i] is not None})
+    units = await asyncio.gather(*(ctx.loaders.unit_by_id.load(u) for u in unit_ids))  # one batch
+    named = {u.id: (str(u.code), str(u.name)) for u in units if u is not None}
     out: list[dict[Any, tuple[str | None, str]]] = []
     for i, dimension in enumerate(dimensions):
         values = {row[i] for row in rows}
-        if dimension.key in ("top_unit", "unit"):
-            units = await asyncio.gather(*(ctx.loaders.unit_by_id.load(v) for v in values if v is not None))
-            named = {u.id: (str(u.code), str(u.name)) for u in units if u is not None}
+        if i in unit_axes:
             out.append({v: named.get(v, (str(v), str(v))) for v in values})
         else:
             out.append({v: (None if v is None else str(v), _value_label(dimension, v)) for v in values})
@@ -273,22 +280,42 @@ def _label(label: Callable[[str | None], Any], value: str | None) -> str:
 
 
 def _bucket(
-    row: Row[Any],
-    dimensions: Sequence[Dimension],
-    labels: Sequence[dict[Any, tuple[str | None, str]]],
-    hidden: bool,
-    average: bool,
+    row: Row[Any], dimensions: Sequence[Dimension], labels: Sequence[dict[Any, tuple[str | None, str]]], average: bool
 ) -> StatBucket:
     keys = tuple(StatKey(d.name, *labels[i][row[i]]) for i, d in enumerate(dimensions))
-    if hidden:
-        return StatBucket(keys, None, True, None)
     mean = float(round(Decimal(row.average), 2)) if average and row.average is not None else None
     return StatBucket(keys, int(row.n), False, mean)
 
 
-def protect(counts: Sequence[tuple[tuple[Any, ...], int]], k: int) -> tuple[set[int], set[int]]:
-    """(suppressed, left out): the buckets, by index, a protected answer hides (see the module's text)."""
+MASKED: Final = "Nhóm nhỏ (ẩn)"
+
+
+def _masked(
+    rows: Sequence[Row[Any]],
+    dimensions: Sequence[Dimension],
+    labels: Sequence[dict[Any, tuple[str | None, str]]],
+    protected: frozenset[int],
+) -> list[StatBucket]:
+    """The suppressed buckets, their protected dimensions' values hidden too (a listed bucket would tell
+    that someone there has that value), merged where nothing else tells them apart."""
+    merged: dict[tuple[StatKey, ...], None] = {}
+    for row in rows:
+        keys = tuple(
+            StatKey(d.name, None, MASKED) if i in protected else StatKey(d.name, *labels[i][row[i]])
+            for i, d in enumerate(dimensions)
+        )
+        merged[keys] = None
+    return [StatBucket(keys, None, True, None) for keys in merged]
+
+
+def protect(
+    counts: Sequence[tuple[tuple[Any, ...], int]], k: int, protected: frozenset[int] | None = None
+) -> tuple[set[int], set[int]]:
+    """(suppressed, left out): the buckets, by index, a protected answer hides (see the module's text).
+    Along a protected dimension, a line of one bucket is hidden too: it would tell everyone's value."""
+    axes = protected if protected is not None else frozenset(range(len(counts[0][0]) if counts else 0))
     suppressed = {i for i, (_, n) in enumerate(counts) if n < k}
+    suppressed |= {line[0] for axis, line in _lines_by_axis(counts) if axis in axes and len(line) == 1}
     lines = _lines(counts)
     changed = bool(suppressed)
     while changed:
@@ -314,13 +341,17 @@ def protect(counts: Sequence[tuple[tuple[Any, ...], int]], k: int) -> tuple[set[
 
 def _lines(counts: Sequence[tuple[tuple[Any, ...], int]]) -> list[list[int]]:
     """Every line of the table: along each dimension, the buckets equal in all the other dimensions."""
+    return [line for _, line in _lines_by_axis(counts)]
+
+
+def _lines_by_axis(counts: Sequence[tuple[tuple[Any, ...], int]]) -> list[tuple[int, list[int]]]:
     width = len(counts[0][0]) if counts else 0
-    lines: list[list[int]] = []
+    lines: list[tuple[int, list[int]]] = []
     for axis in range(width):
         groups: dict[tuple[Any, ...], list[int]] = {}
         for i, (keys, _) in enumerate(counts):
             groups.setdefault(keys[:axis] + keys[axis + 1 :], []).append(i)
-        lines.extend(groups.values())
+        lines.extend((axis, line) for line in groups.values())
     return lines
 
 
@@ -329,16 +360,21 @@ def _lines(counts: Sequence[tuple[tuple[Any, ...], int]]) -> list[list[int]]:
 
 @dataclass(frozen=True, slots=True)
 class Staffed:
+    """Sums over positions: a unit's vacancies are its positions' vacancies, not its quota minus its
+    filled posts, where one position's excess would hide another's vacancy (found by review)."""
+
     quota: int
     filled: int
+    vacancies: int
+    over_quota: int
 
-    @property
-    def vacancies(self) -> int:
-        return max(self.quota - self.filled, 0)
 
-    @property
-    def over_quota(self) -> int:
-        return max(self.filled - self.quota, 0)
+def _position(quota: int, filled: int) -> "Staffed":
+    return Staffed(quota, filled, max(quota - filled, 0), max(filled - quota, 0))
+
+
+def _sum(parts: Sequence[Staffed]) -> Staffed:
+    return Staffed(*(sum(getattr(p, f) for p in parts) for f in ("quota", "filled", "vacancies", "over_quota")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +397,13 @@ async def resolve_staffing(ctx: RequestContext, unit_id: str, include_subtree: b
     """Quota (biên chế), filled, vacancies and over-quota per position, per unit, and in total. Filled
     counts the officials of the caller's scope holding each position: it reads their position."""
     query = await _unit_filter(ctx, None, unit_id, include_subtree)
-    if OFFICIAL["position"].policy not in ctx.scope.everywhere_within(query.within):
+    assert query.within is not None
+    # One grant over the whole subtree, opening positions: a grant over some of it would count some
+    # holders and show the rest as vacancies (found by review).
+    covering = any(
+        folded(g.predicate, query.within) is True and OFFICIAL["position"].policy in g.fields for g in ctx.scope.grants
+    )
+    if not covering:
         raise ForbiddenField(
             "Staffing counts who holds each position: you may not read the position of every official there"
         )
@@ -376,10 +418,15 @@ async def resolve_staffing(ctx: RequestContext, unit_id: str, include_subtree: b
         rows = await positions.list_by_units(conn, scope=ctx.scope, unit_ids=[u.id for u in units])
     by_unit: dict[int, list[PositionStaffing]] = {}
     for row in rows:
-        by_unit.setdefault(row.unit_id, []).append(PositionStaffing(row.quota, held.get(row.id, 0), row))
+        counted = _position(row.quota, held.get(row.id, 0))
+        by_unit.setdefault(row.unit_id, []).append(PositionStaffing(*_fields(counted), row))
     listed = tuple(_unit_staffing(unit, by_unit.get(unit.id, [])) for unit in units)
-    return Staffing(sum(u.quota for u in listed), sum(u.filled for u in listed), listed)
+    return Staffing(*_fields(_sum(listed)), listed)
+
+
+def _fields(staffed: Staffed) -> tuple[int, int, int, int]:
+    return staffed.quota, staffed.filled, staffed.vacancies, staffed.over_quota
 
 
 def _unit_staffing(unit: Row[Any], held: list[PositionStaffing]) -> UnitStaffing:
-    return UnitStaffing(sum(p.quota for p in held), sum(p.filled for p in held), unit, tuple(held))
+    return UnitStaffing(*_fields(_sum(held)), unit, tuple(held))

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, case, func, literal, select
+from sqlalchemy import ColumnElement, Row, bindparam, case, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Evaluation, Position, table_of
@@ -21,6 +21,7 @@ POSITION: Final = table_of(Position)
 # Age bands by completed years on the day asked: (label code, youngest age in it).
 AGE_BANDS: Final = (("60+", 60), ("50-59", 50), ("40-49", 40), ("30-39", 30), ("<30", 0))
 NO_EVALUATION: Final = "NONE"
+HOLDING: Final = ("ACTIVE", "ON_LEAVE")
 
 _COLUMNS: Final[Mapping[str, ColumnElement[Any]]] = {
     "top_unit": OFFICIAL.c.top_unit_id,
@@ -54,7 +55,7 @@ def _expression(name: str, today: date) -> ColumnElement[Any]:
     if name == "party":
         return case((OFFICIAL.c.party_admission_date.is_(None), literal("NO")), else_=literal("YES"))
     if name == "evaluation":
-        return func.coalesce(EVALUATION.c.level, literal(NO_EVALUATION))
+        return func.coalesce(literal_column("evaluated.level"), literal(NO_EVALUATION))
     raise KeyError(name)
 
 
@@ -73,19 +74,24 @@ async def counts(
     keys = [_expression(name, today).label(f"d{i}") for i, name in enumerate(dimensions)]
     stmt = select(*keys, func.count().label("n"), func.avg(OFFICIAL.c.salary_coefficient).label("average"))
     if "evaluation" in dimensions:
-        on = and_(
-            EVALUATION.c.official_id == OFFICIAL.c.id, EVALUATION.c.year == bindparam("eval_year", evaluation_year)
+        # One level per official and year, whatever the table holds: the lowest, the strictest reading.
+        year = (
+            select(EVALUATION.c.official_id, func.min(EVALUATION.c.level).label("level"))
+            .where(EVALUATION.c.year == bindparam("eval_year", evaluation_year))
+            .group_by(EVALUATION.c.official_id)
+            .subquery("evaluated")
         )
-        stmt = stmt.select_from(OFFICIAL.outerjoin(EVALUATION, on))
+        stmt = stmt.select_from(OFFICIAL.outerjoin(year, year.c.official_id == OFFICIAL.c.id))
     stmt = stmt.where(*matching(scope, filter)).group_by(*keys).order_by(*keys).limit(limit)
     return list((await conn.execute(stmt)).all())
 
 
 async def filled(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> dict[int, int]:
-    """Officials of the scope holding each position, among those matching the filter."""
+    """Officials of the scope holding each position now, among those matching the filter."""
     stmt = (
         select(OFFICIAL.c.position_id, func.count().label("n"))
-        .where(*matching(scope, filter), OFFICIAL.c.position_id.is_not(None))
+        # Who holds a post now: not those retired or moved elsewhere, whose rows keep their last position.
+        .where(*matching(scope, filter), OFFICIAL.c.position_id.is_not(None), OFFICIAL.c.status.in_(HOLDING))
         .group_by(OFFICIAL.c.position_id)
     )
     return {row.position_id: int(row.n) for row in await conn.execute(stmt)}

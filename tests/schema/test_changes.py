@@ -509,3 +509,26 @@ def test_a_move_and_a_later_position_change_cannot_leave_an_official_on_another_
     body = _approve_all(writable, approver_key)
     assert _codes(body) == ["CONFLICTING_CHANGE"] and f"Change {change}" in body["errors"][0]["message"]
     assert len(_pending(api)) == 2
+
+
+def test_two_evaluations_of_one_year_count_an_official_once(writable: Writable) -> None:
+    """Found by review: nothing keeps one evaluation per official and year, and a breakdown by EVALUATION
+    counted such an official twice."""
+    from sqlalchemy import text
+
+    api = writable.api
+    before = api.data('{ officials(filter: {unit: "BNV"}) { totalCount } }')["officials"]["totalCount"]
+
+    async def duplicate() -> None:
+        async with api.state.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO evaluation (official_id, year, level) SELECT official_id, year, 'KHT' FROM evaluation "
+                    "WHERE year = 2025 AND official_id IN (SELECT id FROM official WHERE top_unit_id = "
+                    "(SELECT id FROM unit WHERE code = 'BNV')) LIMIT 1"
+                )
+            )
+
+    api.run(duplicate)
+    query = '{ workforceStats(groupBy: [EVALUATION], unitId: "BNV", evaluationYear: 2025) { count } }'
+    assert sum(b["count"] for b in api.data(query)["workforceStats"]) == before
