@@ -92,6 +92,11 @@ class Scope:
         over any of its units); a grant over some of them (one's own record) does not."""
         return any(folded(g.predicate, bound) is True for g in self.grants)
 
+    def covering_fields(self, bound: UnitBound | None) -> frozenset[str]:
+        """The fields of the grants that each match every official inside `bound` (everyone, without
+        one). Unlike everywhere_within, grants that only together reach every row do not count."""
+        return frozenset().union(*(g.fields for g in self.grants if folded(g.predicate, bound) is True))
+
     def fields_within(self, bound: UnitBound | None) -> frozenset[str]:
         """Fields readable on some row of the scope inside `bound` (as far as the predicates tell)."""
         return frozenset().union(*(g.fields for g in self.grants if folded(g.predicate, bound) is not False))

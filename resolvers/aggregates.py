@@ -27,12 +27,11 @@ from sqlalchemy import Row
 from db.catalog import OFFICIAL
 from db.codes import CODE_LISTS
 from db.errors import BadInput, NotFound
-from db.predicates import Everyone, Predicate, folded
 from db.queries import aggregates, positions
 from db.queries import units as units_
 from db.queries.aggregates import AGE_BANDS, NO_EVALUATION
 from db.queries.officials import OfficialFilter
-from db.scoping import Scope, UnitBound
+from db.scoping import UnitBound
 from policies.rules import AGGREGATE
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
@@ -218,7 +217,7 @@ def _protected(ctx: RequestContext, dimensions: Sequence[Dimension], bound: Unit
     not read on every official counted, and every one for a partner agency. Refuses a dimension the
     caller may not group by at all."""
     readable = ctx.scope.everywhere_within(bound)
-    aggregable = _aggregable(ctx.scope_to(AGGREGATE), bound)
+    aggregable = ctx.scope_to(AGGREGATE).covering_fields(bound)
     agency = ctx.principal.kind == "agency"
     protected: set[int] = set()
     for axis, dimension in enumerate(dimensions):
@@ -234,15 +233,6 @@ def _protected(ctx: RequestContext, dimensions: Sequence[Dimension], bound: Unit
             )
         protected.add(axis)
     return frozenset(protected)
-
-
-def _aggregable(scope: Scope, bound: UnitBound | None) -> frozenset[str]:
-    """Fields the `aggregate` lines open over every official inside the bound."""
-    return frozenset().union(*(g.fields for g in scope.grants if _whole(g.predicate, bound)))
-
-
-def _whole(predicate: Predicate, bound: UnitBound | None) -> bool:
-    return isinstance(predicate, Everyone) or (bound is not None and folded(predicate, bound) is True)
 
 
 async def _labellers(
@@ -400,9 +390,7 @@ async def resolve_staffing(ctx: RequestContext, unit_id: str, include_subtree: b
     assert query.within is not None
     # One grant over the whole subtree, opening positions: a grant over some of it would count some
     # holders and show the rest as vacancies (found by review).
-    covering = any(
-        folded(g.predicate, query.within) is True and OFFICIAL["position"].policy in g.fields for g in ctx.scope.grants
-    )
+    covering = OFFICIAL["position"].policy in ctx.scope.covering_fields(query.within)
     if not covering:
         raise ForbiddenField(
             "Staffing counts who holds each position: you may not read the position of every official there"

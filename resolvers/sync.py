@@ -240,12 +240,9 @@ async def _write(
     codes = [str(r["code"]) for r in records]
     if len(set(codes)) != len(codes):
         raise SyncRefused("The bundle holds the same record twice")
-    existing = await sync.officials_by_code(conn, codes=codes)
-    foreign = sorted(code for code, row in existing.items() if row.top_unit_id != ministry.id)
-    if foreign:
-        raise SyncRefused(
-            f"The bundle would change officials of another ministry or province: {', '.join(foreign[:5])}"
-        )
+    # Read through the ministry's scope: a record of another ministry is "new" here, and creating it fails
+    # on its number, which another record holds (below).
+    existing = await sync.officials_by_code(conn, scope=ministry_scope(ministry.id), codes=codes)
     units = await sync.places(conn, ministry_id=ministry.id, unit_codes=[str(r["unit"]) for r in records])
     positions = await sync.positions_in(conn, unit_ids=[u.id for u in units.values()])
     incoming = [_plan(record, existing, units, positions, today) for record in records]
@@ -253,7 +250,10 @@ async def _write(
     try:
         await sync.write_records(conn, ministry_id=ministry.id, records=newer, now=now)
     except IntegrityError:
-        raise SyncRefused("The bundle gives a record a personal id or number another record holds here") from None
+        raise SyncRefused(
+            "The bundle gives a record a number or personal id another record holds here: an official of "
+            "another ministry or province, or another official"
+        ) from None
     return Written(changed=len(newer), created=sum(1 for r in newer if r.official_id is None))
 
 

@@ -150,10 +150,11 @@ async def positions_in(conn: AsyncConnection, *, unit_ids: Sequence[int]) -> dic
     return {(row.unit_id, row.code): row.id for row in await conn.execute(stmt)}
 
 
-async def officials_by_code(conn: AsyncConnection, *, codes: Sequence[str]) -> dict[str, Row[Any]]:
-    """Every official with these numbers, whichever ministry: a bundle must not touch another's."""
-    stmt = select(OFFICIAL.c.id, OFFICIAL.c.code, OFFICIAL.c.top_unit_id, OFFICIAL.c.version).where(
-        OFFICIAL.c.code.in_(sorted(set(codes)))
+async def officials_by_code(conn: AsyncConnection, *, scope: Scope, codes: Sequence[str]) -> dict[str, Row[Any]]:
+    """The officials of the scope (the ministry's) with these numbers: a number held outside it is not
+    found, and writing it as a new record fails on its uniqueness."""
+    stmt = select(OFFICIAL.c.id, OFFICIAL.c.code, OFFICIAL.c.version).where(
+        official_filter(scope), OFFICIAL.c.code.in_(sorted(set(codes)))
     )
     return {row.code: row for row in await conn.execute(stmt)}
 
