@@ -30,6 +30,7 @@ from evidence.records import draft_for
 from gateway.auth import Authenticator
 from gateway.errors import json_error, unavailable_response
 from gateway.ide import ide_html
+from gateway.site import public_base
 from gateway.timing import HEADER as TIMING_HEADER
 from gateway.timing import phase, timing
 from gateway.writes import idempotency_key, replay, settle
@@ -296,7 +297,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             receipts=self.receipts,
             transaction=transaction,
             calendar=self.calendar,
-            base_url=(self.public_url or str(request.base_url)).rstrip("/"),
+            base_url=public_base(request, self.public_url),
             small_cell=self.small_cell,
         )
         request.state.ccvc_context = context  # for process_result, which strawberry gives only the request

@@ -23,8 +23,9 @@ DOCUMENTS: Final = {
 }
 
 
-def _base(request: Request, settings: Settings) -> str:
-    return (settings.public_url or str(request.base_url)).rstrip("/")
+def public_base(request: Request, public_url: str | None) -> str:
+    """Where clients reach the gateway: CCVC_PUBLIC_URL, else the request's own address (development)."""
+    return (public_url or str(request.base_url)).rstrip("/")
 
 
 def _links(settings: Settings) -> list[tuple[str, str]]:
@@ -71,7 +72,7 @@ def site_routes(settings: Settings, authenticator: Authenticator, *, sdl: Callab
         return PlainTextResponse(sdl())
 
     async def metadata(request: Request) -> Response:
-        base = _base(request, settings)
+        base = public_base(request, settings.public_url)
         return JSONResponse(
             {
                 "issuer": settings.issuer,
