@@ -14,6 +14,18 @@ suppressed bucket, or at least two whose counts add up to k or more, more bucket
 (the smallest first) until that holds. Subtracting a line's visible buckets from its total then leaves
 the sum of several suppressed ones, never one of them (the differencing attack, tested). A line hidden
 whole that still holds one bucket, or suppressed counts under k in all, is left out.
+
+Across answers, suppression alone cannot hold: a unit's answer with and without a subunit, or by one
+dimension and by two, are different tables of the same people, and a linear program over a few thousand
+of them narrowed or pinned suppressed cells (found by review). So a protected answer's visible counts are
+also rounded to a multiple of k, at random but unbiased, the draw being the cell's key: the sum of its
+officials' secret record keys (`official.record_key`), as statistics offices do for tables users build
+themselves (the cell-key method). A count is then only known to within k either way, the same officials
+always give the same number (asking again tells nothing), and a subtraction across answers leaves the
+small cell give or take k or more. In a simulation of the reviewer's subtraction (a unit's subtree minus
+its subunits'), 98% of suppressed cells keep every value from 1 to k-1 possible and none is left with
+one; that takes a rare alignment of several roundings, the residual risk of any rounding, bounded in
+tests/resolvers/test_aggregates.py.
 """
 
 import asyncio
@@ -27,6 +39,7 @@ from sqlalchemy import Row
 from db.catalog import OFFICIAL
 from db.codes import CODE_LISTS
 from db.errors import BadInput, NotFound
+from db.models.officials import RECORD_KEYS
 from db.queries import aggregates, positions
 from db.queries import units as units_
 from db.queries.aggregates import AGE_BANDS, NO_EVALUATION
@@ -153,10 +166,14 @@ async def resolve_workforce_stats(
         raise BadInput(f"More than {MAX_BUCKETS} buckets: group by fewer dimensions, or narrow `unitId` or `filter`")
     labels = await _labellers(ctx, dimensions, rows)
     if not protected:
-        return [_bucket(row, dimensions, labels, average) for row in rows]
+        return [_bucket(row, dimensions, labels, average, int(row.n)) for row in rows]
     counts = [(tuple(row)[: len(dimensions)], int(row.n)) for row in rows]
     hidden, left_out = protect(counts, ctx.small_cell, protected)
-    shown = [_bucket(row, dimensions, labels, average) for i, row in enumerate(rows) if i not in hidden]
+    shown = [
+        _bucket(row, dimensions, labels, average, rounded(int(row.n), int(row.keys), ctx.small_cell))
+        for i, row in enumerate(rows)
+        if i not in hidden
+    ]
     return shown + _masked([rows[i] for i in sorted(hidden - left_out)], dimensions, labels, protected)
 
 
@@ -270,11 +287,27 @@ def _label(label: Callable[[str | None], Any], value: str | None) -> str:
 
 
 def _bucket(
-    row: Row[Any], dimensions: Sequence[Dimension], labels: Sequence[dict[Any, tuple[str | None, str]]], average: bool
+    row: Row[Any],
+    dimensions: Sequence[Dimension],
+    labels: Sequence[dict[Any, tuple[str | None, str]]],
+    average: bool,
+    count: int,
 ) -> StatBucket:
     keys = tuple(StatKey(d.name, *labels[i][row[i]]) for i, d in enumerate(dimensions))
     mean = float(round(Decimal(row.average), 2)) if average and row.average is not None else None
-    return StatBucket(keys, int(row.n), False, mean)
+    return StatBucket(keys, count, False, mean)
+
+
+def rounded(count: int, keys: int, base: int) -> int:
+    """`count` rounded to a multiple of `base`, up with probability (count mod base) / base, so unbiased,
+    the draw being the cell's key: the sum of its officials' secret record keys. The same officials
+    always round the same way, so asking again, in another answer or another breakdown, gives the
+    same number and averaging tells nothing; officials differing by one give independent draws."""
+    below = count - count % base
+    if below == count:
+        return count
+    draw = keys % RECORD_KEYS  # uniform over 0..RECORD_KEYS-1
+    return below + base if draw * base < (count - below) * RECORD_KEYS else below
 
 
 MASKED: Final = "Nhóm nhỏ (ẩn)"

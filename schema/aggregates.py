@@ -38,7 +38,9 @@ class StatKey:
 @strawberry.type(
     description="Officials sharing the keys' values. In a protected answer (a partner's, or grouped by a field "
     "the caller does not read on each official) a count under the small-cell threshold (CCVC_SMALL_CELL, 5) is "
-    "null and `suppressed`, and so are enough others beside it that no total minus the visible counts tells one."
+    "null and `suppressed`, and so are enough others beside it that no total minus the visible counts tells one; "
+    "the counts shown are rounded to a multiple of the threshold (at random, unbiased, the same for the same "
+    "officials every time)."
 )
 class StatBucket:
     keys: list[StatKey]

@@ -4,6 +4,7 @@ Every random choice comes from a generator seeded by (seed, chunk), and the assi
 to units and positions from its own stream, so a seed always yields the same database.
 """
 
+import hashlib
 import random
 from array import array
 from bisect import bisect
@@ -13,6 +14,7 @@ from decimal import Decimal
 from itertools import accumulate
 from typing import Any, Final
 
+from db.models.officials import RECORD_KEYS
 from db.text import fold, name_sort_key
 from seed import vocabulary as v
 from seed.structure import PositionSeed, Structure
@@ -210,6 +212,7 @@ OFFICIAL_COLUMNS: Final = (
     "status",
     "version",
     "updated_at",
+    "record_key",
 )
 ACCOUNT_COLUMNS: Final = (
     "username",
@@ -359,7 +362,7 @@ class Generator:
             _HEALTH(rng), int(rng.gauss(168 if gender == "NAM" else 157, 5)),
             int(rng.gauss(63 if gender == "NAM" else 51, 6)), _BLOOD(rng),
             f"{(official_id * 7_654_321 + 123_456_789) % 10**10:010d}",
-            _STATUS(rng), 1, REFERENCE_TIME,
+            _STATUS(rng), 1, REFERENCE_TIME, self._record_key(official_id),
         ))  # fmt: skip
         out.accounts.append(
             (
@@ -388,6 +391,11 @@ class Generator:
             position.title,
             out,
         )
+
+    def _record_key(self, official_id: int) -> int:
+        """Drawn apart from the generator's stream (which every later value follows), from the seed."""
+        digest = hashlib.blake2b(f"{self.seed}:{official_id}".encode(), digest_size=4).digest()
+        return int.from_bytes(digest) % RECORD_KEYS
 
     def _records(  # noqa: PLR0913
         self,

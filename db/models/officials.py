@@ -1,10 +1,18 @@
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Final
 
 from sqlalchemy import JSON, DateTime, Index, Numeric, String
 from sqlmodel import Field, SQLModel
 
 COEFFICIENT = Numeric(5, 2)
+# Record keys are drawn from 0..RECORD_KEYS-1 (resolvers/aggregates.py says what they are for).
+RECORD_KEYS: Final = 4096
+
+
+def new_record_key() -> int:
+    return secrets.randbelow(RECORD_KEYS)
 
 
 class Official(SQLModel, table=True):
@@ -71,3 +79,6 @@ class Official(SQLModel, table=True):
     status: str = Field(max_length=16)
     version: int = 1
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    # A secret random number per official, never shown: a protected aggregate rounds each count by the
+    # sum of its officials' keys, so the same officials always get the same rounding (resolvers/aggregates.py).
+    record_key: int = Field(default_factory=new_record_key)

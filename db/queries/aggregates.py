@@ -69,10 +69,16 @@ async def counts(
     evaluation_year: int | None = None,
     limit: int,
 ) -> list[Row[Any]]:
-    """(d0, d1, …, count, average salary coefficient) per combination of the dimensions' values, for
-    the officials of the scope matching the filter; at most `limit` rows (the caller refuses more)."""
+    """(d0, d1, …, count, average salary coefficient, sum of record keys) per combination of the
+    dimensions' values, for the officials of the scope matching the filter; at most `limit` rows (the
+    caller refuses more)."""
     keys = [_expression(name, today).label(f"d{i}") for i, name in enumerate(dimensions)]
-    stmt = select(*keys, func.count().label("n"), func.avg(OFFICIAL.c.salary_coefficient).label("average"))
+    stmt = select(
+        *keys,
+        func.count().label("n"),
+        func.avg(OFFICIAL.c.salary_coefficient).label("average"),
+        func.sum(OFFICIAL.c.record_key).label("keys"),
+    )
     if "evaluation" in dimensions:
         # One level per official and year, whatever the table holds: the lowest, the strictest reading.
         year = (

@@ -7,16 +7,19 @@ import pytest
 
 from tests.conftest import Api
 
-STATS = """query($by: [Dimension!]!, $unit: ID, $year: Int) {
-  workforceStats(groupBy: $by, unitId: $unit, evaluationYear: $year) {
+STATS = """query($by: [Dimension!]!, $unit: ID, $year: Int, $subtree: Boolean! = true) {
+  workforceStats(groupBy: $by, unitId: $unit, evaluationYear: $year, includeSubtree: $subtree) {
     keys { dimension code label } count suppressed averageSalaryCoefficient
   }
 }"""
 K = 5
 
 
-def stats(api: Api, as_user: str, *by: str, unit: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
-    body = api.data(STATS, as_user=as_user, variables={"by": list(by), "unit": unit, "year": year})
+def stats(
+    api: Api, as_user: str, *by: str, unit: str | None = None, year: int | None = None, subtree: bool = True
+) -> list[dict[str, Any]]:
+    variables = {"by": list(by), "unit": unit, "year": year, "subtree": subtree}
+    body = api.data(STATS, as_user=as_user, variables=variables)
     return list(body["workforceStats"])
 
 
@@ -60,7 +63,7 @@ def _published(buckets: list[dict[str, Any]]) -> None:
         if bucket["suppressed"]:
             assert bucket["count"] is None and bucket["averageSalaryCoefficient"] is None
         else:
-            assert bucket["count"] >= K
+            assert bucket["count"] >= K and bucket["count"] % K == 0  # rounded to a multiple of k
 
 
 def test_a_partner_and_an_analyst_grouping_by_what_they_do_not_read_get_protected_answers(api: Api) -> None:
@@ -76,7 +79,8 @@ def test_a_partner_and_an_analyst_grouping_by_what_they_do_not_read_get_protecte
 def test_no_suppressed_cell_can_be_recovered_by_differencing(api: Api) -> None:
     """The analyst reads every official's ministry, so knows each ministry's exact total; by ministry and
     religion, subtracting a ministry's visible cells from its total leaves the sum of two hidden cells or
-    more, never one of them; and a hidden cell does not even say which religion it is."""
+    more, never one of them, and the visible cells are themselves only known to within k; a hidden cell
+    does not even say which religion it is."""
     totals = {b["keys"][0]["code"]: b["count"] for b in stats(api, "analyst", "TOP_LEVEL_UNIT")}
     truth = {tuple(k["code"] for k in b["keys"]): b["count"] for b in stats(api, "admin", "TOP_LEVEL_UNIT", "RELIGION")}
     cells = stats(api, "analyst", "TOP_LEVEL_UNIT", "RELIGION")
@@ -88,9 +92,30 @@ def test_no_suppressed_cell_can_be_recovered_by_differencing(api: Api) -> None:
             b["keys"][1]["code"]: b["count"] for b in cells if b["keys"][0]["code"] == unit and not b["suppressed"]
         }
         hidden = [n for (top, religion), n in truth.items() if top == unit and religion not in visible]
-        assert exact - sum(visible.values()) == sum(hidden)
+        for religion, shown in visible.items():
+            assert shown % K == 0 and abs(shown - truth[unit, religion]) < K
+        assert exact - sum(truth[unit, religion] for religion in visible) == sum(hidden)
         if hidden:
             assert len(hidden) >= 2 and sum(hidden) >= K
+
+
+def test_the_same_officials_get_the_same_rounded_count_in_every_answer(api: Api) -> None:
+    """Counts are rounded by the cell's key (its officials' record keys), not by a fresh draw: asking again,
+    or for the same officials in another breakdown, gives the same number, so averaging answers tells
+    nothing (tests/resolvers/test_aggregates.py measures what a subtraction across answers learns)."""
+    by_ministry = stats(api, "analyst", "TOP_LEVEL_UNIT", "RELIGION")
+    compared = 0
+    for ministry in {b["keys"][0]["code"] for b in by_ministry if not b["suppressed"]}:
+        alone = {b["keys"][0]["code"]: b["count"] for b in stats(api, "analyst", "RELIGION", unit=ministry)}
+        truth = {b["keys"][0]["code"]: b["count"] for b in stats(api, "admin", "RELIGION", unit=ministry)}
+        for bucket in by_ministry:
+            religion = bucket["keys"][1]["code"]
+            if bucket["keys"][0]["code"] == ministry and not bucket["suppressed"] and alone.get(religion) is not None:
+                assert bucket["count"] == alone[religion] and abs(bucket["count"] - truth[religion]) < K
+                compared += 1
+    assert compared and stats(api, "analyst", "TOP_LEVEL_UNIT", "RELIGION") == by_ministry
+    exact = stats(api, "admin", "TOP_LEVEL_UNIT", "RELIGION")
+    assert any(b["count"] % K for b in exact), "the administrator's answers are exact"
 
 
 def test_a_unit_whose_officials_share_one_value_does_not_say_it(api: Api) -> None:
