@@ -15,6 +15,7 @@ ORs are nested so that no expression gets deeper than SQLite allows, and the mas
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property, reduce
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -54,6 +55,7 @@ __all__ = [
     "official_filter",
     "structure_visible",
     "subtree_filter",
+    "unit_within",
     "where_readable",
     "where_unreadable",
 ]
@@ -153,6 +155,11 @@ def _subtree_unit_ids(path: str) -> ColumnElement[bool]:
     return and_(UNIT.c.path >= path, UNIT.c.path < upper)
 
 
+def unit_within(unit_id: ColumnElement[Any], path: str) -> ColumnElement[bool]:
+    """A unit id (any expression: a column, a value kept in JSON) is of the unit at `path` or below it."""
+    return unit_id.in_(select(UNIT.c.id).where(_subtree_unit_ids(path)))
+
+
 def subtree_filter(
     path: str, official: FromClause = OFFICIAL, *, top_unit_id: int | None = None
 ) -> ColumnElement[bool]:
@@ -160,7 +167,7 @@ def subtree_filter(
     statement says so: PostgreSQL then walks that ministry's range of the (top_unit_id, name_sort, id)
     index instead of the whole table in name order, and a whole ministry or province ("/BNV/") is
     exactly its top_unit_id, with no subtree test at all."""
-    inside = official.c.unit_id.in_(select(UNIT.c.id).where(_subtree_unit_ids(path)))
+    inside = unit_within(official.c.unit_id, path)
     if top_unit_id is None:
         return inside
     top = official.c.top_unit_id == top_unit_id

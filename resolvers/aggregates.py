@@ -49,6 +49,7 @@ from policies.rules import AGGREGATE
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
 from resolvers.errors import ForbiddenField
+from resolvers.months import parse_period
 from resolvers.officials import OfficialFilterArgs, build_filter, check_filter, to_filter, unit_bounds
 from resolvers.units import unit_by_ref
 
@@ -376,6 +377,87 @@ def _lines_by_axis(counts: Sequence[tuple[tuple[Any, ...], int]]) -> list[tuple[
             groups.setdefault(keys[:axis] + keys[axis + 1 :], []).append(i)
         lines.extend((axis, line) for line in groups.values())
     return lines
+
+
+# -- headcount month by month ----------------------------------------------------------------------------------
+
+MAX_MONTHS: Final = 120
+
+
+@dataclass(frozen=True, slots=True)
+class HeadcountMonth:
+    period: str
+    headcount: int | None
+    joined: int | None
+    left: int | None
+    suppressed: bool
+
+
+async def resolve_headcount_history(
+    ctx: RequestContext, unit_id: str, first: str, last: str, include_subtree: bool
+) -> list[HeadcountMonth]:
+    """Officials holding a post (active or on leave) in the unit (and below it) at the end of each month
+    from `first` to `last`, as the approved record stood then, with those its approvals brought in and
+    took out. Counted under today's scope: an official since moved beyond it is in no month."""
+    periods = _months(first, last, ctx.calendar.period_now())
+    query = await _unit_filter(ctx, None, unit_id, include_subtree)
+    assert query.within is not None
+    protected = _protected_fields(ctx, ("unit", "status"), query.within)
+    async with ctx.connect() as conn:
+        count, keys = await aggregates.headcount_now(conn, scope=ctx.scope, filter=query)
+        moves = await aggregates.headcount_moves(
+            conn,
+            scope=ctx.scope,
+            path=query.within.path,
+            unit_id=query.unit_id or 0,
+            subtree=include_subtree,
+            after=periods[0],
+        )
+    by_period = {row.period: row for row in moves}
+    months = []
+    for period in periods:
+        # A month's count is today's, less what every later month's approvals did.
+        later = [row for row in moves if row.period > period]
+        then = count - sum(int(row.joined) - int(row.left) for row in later)
+        then_keys = keys - sum(int(row.keys) for row in later)
+        months.append(_month(period, then, then_keys, by_period.get(period), protected, ctx.small_cell))
+    return months
+
+
+def _months(first: str, last: str, now: str) -> list[str]:
+    start, end = parse_period(first), parse_period(last)
+    if start > end or end > parse_period(now):
+        raise BadInput(f"Months run from `from` to `to`, both no later than this month ({now})")
+    count = (end[0] - start[0]) * 12 + end[1] - start[1] + 1
+    if count > MAX_MONTHS:
+        raise BadInput(f"At most {MAX_MONTHS} months at once")
+    return [f"{start[0] + (start[1] - 1 + i) // 12:04d}-{(start[1] - 1 + i) % 12 + 1:02d}" for i in range(count)]
+
+
+def _month(period: str, count: int, keys: int, moved: Row[Any] | None, protected: bool, k: int) -> HeadcountMonth:
+    joined, left = (int(moved.joined), int(moved.left)) if moved is not None else (0, 0)
+    if not protected:
+        return HeadcountMonth(period, count, joined, left, False)
+    # Protected: a month's moves are a few people each; the headcount is rounded like any protected count.
+    if 0 < count < k:
+        return HeadcountMonth(period, None, None, None, True)
+    return HeadcountMonth(period, rounded(count, keys, k), None, None, False)
+
+
+def _protected_fields(ctx: RequestContext, fields: Sequence[str], bound: UnitBound) -> bool:
+    """Whether counting by these fields gives a protected answer (see `_protected`), refusing it where
+    the caller may neither read them on every official counted nor aggregate by them."""
+    readable = ctx.scope.everywhere_within(bound)
+    policies = [OFFICIAL[name].policy for name in fields]
+    if all(policy in readable for policy in policies):
+        return ctx.principal.kind == "agency"
+    aggregable = ctx.scope_to(AGGREGATE).covering_fields(bound)
+    if all(policy in readable or policy in aggregable for policy in policies):
+        return True
+    raise ForbiddenField(
+        f"Counting officials month by month reads {', '.join(f'`{name}`' for name in fields)}, which you may not "
+        "read on every official counted, nor aggregate by"
+    )
 
 
 # -- staffing -----------------------------------------------------------------------------------------------

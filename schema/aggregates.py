@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 
-from resolvers.aggregates import DIMENSIONS, MAX_DIMENSIONS, resolve_staffing, resolve_workforce_stats
+from resolvers.aggregates import (
+    DIMENSIONS,
+    MAX_DIMENSIONS,
+    MAX_MONTHS,
+    resolve_headcount_history,
+    resolve_staffing,
+    resolve_workforce_stats,
+)
 from schema.common import Ctx, Parent, field
 from schema.officials import OfficialFilter
 
@@ -85,6 +92,22 @@ class Staffing:
     units: list[UnitStaffing]
 
 
+@strawberry.type(description="A unit's headcount at the end of one month, as the approved record stood then.")
+class HeadcountMonth:
+    period: str = strawberry.field(description="YYYY-MM")
+    headcount: int | None = strawberry.field(
+        description="Officials holding a post (active or on leave) at the month's end; in a protected answer "
+        "rounded like any protected count, and null (`suppressed`) under the small-cell threshold"
+    )
+    joined: int | None = strawberry.field(
+        description="Officials the month's approvals brought into the count (null in a protected answer)"
+    )
+    left: int | None = strawberry.field(
+        description="Officials the month's approvals took out of it (null in a protected answer)"
+    )
+    suppressed: bool
+
+
 @strawberry.type
 class AggregateQueries:
     @field(
@@ -108,3 +131,19 @@ class AggregateQueries:
     @field(description="Quota, filled, vacancies and over-quota of a unit's positions (and of the units below it).")
     async def staffing(self, info: Ctx, unit_id: strawberry.ID, include_subtree: bool = True) -> Staffing:
         return cast(Staffing, await resolve_staffing(info.context, unit_id, include_subtree))
+
+    @field(
+        description=f"A unit's headcount (and below it, by default) at the end of each month from `from` to `to` "
+        f"(YYYY-MM, at most {MAX_MONTHS} months, none after this one), from the approved versions of the records; "
+        "counted under today's scope."
+    )
+    async def headcount_history(
+        self,
+        info: Ctx,
+        unit_id: strawberry.ID,
+        from_: Annotated[str, strawberry.argument(name="from")],
+        to: str,
+        include_subtree: bool = True,
+    ) -> list[HeadcountMonth]:
+        months = await resolve_headcount_history(info.context, unit_id, from_, to, include_subtree)
+        return cast(list[HeadcountMonth], months)

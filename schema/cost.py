@@ -55,7 +55,7 @@ from graphql.execution.get_variable_signature import GraphQLVariableSignature, g
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
-from resolvers.aggregates import MAX_DIMENSIONS, MAX_STAFFING_UNITS, most_buckets
+from resolvers.aggregates import MAX_DIMENSIONS, MAX_MONTHS, MAX_STAFFING_UNITS, most_buckets
 from resolvers.changes import (
     APPROVE_STATEMENTS,
     CHANGES_PAGE,
@@ -115,6 +115,7 @@ LIST_BOUNDS: Final[dict[str, int | str | Callable[[Args, Tree], int]]] = {
     "Staffing.units": MAX_STAFFING_UNITS,
     "UnitStaffing.positions": lambda args, tree: tree().most_positions,
     "RecordVersion.changes": MAX_VERSION_CHANGES,
+    "Query.headcountHistory": MAX_MONTHS,
 }
 
 
@@ -172,6 +173,7 @@ OWN_STATEMENTS: Final[dict[str, int | Callable[[Args], int]]] = {
     "Official.cv": CV_STATEMENTS,
     "Query.workforceStats": 3,  # the unit, the counts, the units labelling them
     "Query.staffing": 4,  # the unit, the units below it, the filled posts, the positions
+    "Query.headcountHistory": 3,  # the unit, today's count, the months' moves
     "Mutation.syncApprovedBatch": SYNC_STATEMENTS,
 }
 # Fields read through the request's loaders: one statement per wave of objects.

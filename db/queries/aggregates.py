@@ -9,14 +9,16 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, bindparam, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import Evaluation, Position, table_of
+from db.models import Approval, Evaluation, OfficialVersion, Position, table_of
 from db.queries.officials import OfficialFilter, matching
-from db.scoping import OFFICIAL, Scope
+from db.scoping import OFFICIAL, Scope, official_filter, unit_within
 
 EVALUATION: Final = table_of(Evaluation)
+APPROVAL: Final = table_of(Approval)
+VERSION: Final = table_of(OfficialVersion)
 POSITION: Final = table_of(Position)
 # Age bands by completed years on the day asked: (label code, youngest age in it).
 AGE_BANDS: Final = (("60+", 60), ("50-59", 50), ("40-49", 40), ("30-39", 30), ("<30", 0))
@@ -101,3 +103,55 @@ async def filled(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter)
         .group_by(OFFICIAL.c.position_id)
     )
     return {row.position_id: int(row.n) for row in await conn.execute(stmt)}
+
+
+# -- headcount month by month ---------------------------------------------------------------------------------
+
+
+def _counted(unit_id: ColumnElement[Any], status: ColumnElement[Any], path: str, subtree: bool) -> ColumnElement[Any]:
+    """1 where an official of that unit and status counts in the headcount of the unit at `path`, else 0."""
+    place = unit_within(unit_id, path) if subtree else unit_id == bindparam("h_unit_id")
+    return case((and_(place, status.in_(HOLDING)), 1), else_=0)
+
+
+async def headcount_now(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> tuple[int, int]:
+    """(officials of the scope in the filter's unit holding a post now, the sum of their record keys)."""
+    stmt = select(func.count(), func.coalesce(func.sum(OFFICIAL.c.record_key), 0)).where(
+        *matching(scope, filter), OFFICIAL.c.status.in_(HOLDING)
+    )
+    count, keys = (await conn.execute(stmt)).one()
+    return int(count), int(keys)
+
+
+async def headcount_moves(
+    conn: AsyncConnection, *, scope: Scope, path: str, unit_id: int, subtree: bool, after: str
+) -> list[Row[Any]]:
+    """(period, joined, left, change of the record-key sum) for each month after `after` whose approvals
+    moved officials of the scope into or out of the headcount of the unit (and of its subtree).
+
+    A version keeps the record as it was before its approval (`previous`); what it made is the next
+    version's `previous`, or the row as it is now for the last. So every version says whether its
+    official counted before and after, and a month's approvals, summed, say how the count moved."""
+    was = _counted(VERSION.c.previous["unit"].as_integer(), VERSION.c.previous["status"].as_string(), path, subtree)
+    now = _counted(OFFICIAL.c.unit_id, OFFICIAL.c.status, path, subtree)
+    made = func.coalesce(func.lead(was).over(partition_by=VERSION.c.official_id, order_by=VERSION.c.version), now)
+    versions = (
+        select(APPROVAL.c.period, was.label("was"), made.label("made"), OFFICIAL.c.record_key)
+        .select_from(VERSION.join(APPROVAL, APPROVAL.c.id == VERSION.c.approval_id))
+        .join(OFFICIAL, OFFICIAL.c.id == VERSION.c.official_id)
+        # Counted under today's scope, as every count is: the officials the caller may count now.
+        .where(official_filter(scope), APPROVAL.c.period > bindparam("h_after", after))
+        .subquery("moves")
+    )
+    m = versions.c
+    stmt = (
+        select(
+            m.period,
+            func.sum(case((m.made > m.was, 1), else_=0)).label("joined"),
+            func.sum(case((m.made < m.was, 1), else_=0)).label("left"),
+            func.sum((m.made - m.was) * m.record_key).label("keys"),
+        )
+        .group_by(m.period)
+        .order_by(m.period)
+    )
+    return list((await conn.execute(stmt, {"h_unit_id": unit_id})).all())

@@ -22,9 +22,10 @@ from sqlalchemy.engine import make_url
 
 from evidence.crypto import SYNC_TYP, KeyRing, sign_registered
 from gateway.config import Settings
+from tests.approving import APPROVE, BATCH, sign
 from tests.cli.runner import ccvc, environment
 from tests.conftest import Writable, _on_server, prepare_database
-from tests.schema.test_changes import APPROVE, BATCH, IN_WINDOW, _official, _propose, _sign
+from tests.schema.test_changes import IN_WINDOW, _official, _propose
 
 ROOT = Path(__file__).resolve().parents[2]
 READ = "query($code: String!) { official(code: $code) { currentAddress otherName version } }"
@@ -125,7 +126,7 @@ def approved(writable: Writable, tmp_path_factory: pytest.TempPathFactory) -> di
     batch = api.data(BATCH, as_user="approver.BNV", variables={"unit": "BNV", "period": "2026-11"})["approvalBatch"]
     writable.clock.now = IN_WINDOW
     body = api.post(
-        APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": _sign(_pem(private), batch["digest"])}
+        APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": sign(_pem(private), batch["digest"])}
     )
     assert "errors" not in body, body
     return {"code": person["code"], "address": address}

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from evidence.crypto import APPROVAL_TYP, sign_registered
 from resolvers.changes import APPROVE_STATEMENTS, approval_payload
+from tests.approving import APPROVE, BATCH, register_approver, sign
 from tests.cli.runner import ccvc
 from tests.conftest import Api, Writable
 
@@ -20,14 +21,6 @@ PROPOSE = """mutation($id: ID!, $c: OfficialChangesInput!, $r: String!) {
   proposeChange(officialId: $id, changes: $c, reason: $r) {
     id status officialId changes { field value } contentHash proposedBy baseVersion
   }
-}"""
-BATCH = """query($unit: ID!, $period: String!) {
-  approvalBatch(unitId: $unit, period: $period) {
-    id digest period document signingPayload window { firstDay lastDay open } changes { id officialId }
-  }
-}"""
-APPROVE = """mutation($id: ID!, $sig: String!) {
-  approveBatch(batchId: $id, signature: $sig) { id period digest kid approvedBy changeCount unit { code } }
 }"""
 IN_WINDOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 27/11 09:00 in Hanoi: the window is 26-30/11
 BEFORE_WINDOW = datetime(2026, 11, 25, 16, 59, tzinfo=UTC)  # 25/11 23:59 in Hanoi
@@ -59,17 +52,7 @@ def _pending(api: Api, unit: str = "BNV") -> list[Any]:
 @pytest.fixture(scope="module")
 def approver_key(writable: Writable, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """approver.BNV's private key; its public half registered with `ccvc keys register`."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    folder = tmp_path_factory.mktemp("approver")
-    public = folder / "approver.pub.pem"
-    public.write_bytes(
-        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    )
-    ran = ccvc(writable.api.settings, "keys", "register", "--account", "approver.BNV", "--public-key", str(public))
-    assert ran.returncode == 0, ran.stderr
-    return private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    return register_approver(writable.api.settings, tmp_path_factory.mktemp("approver"))
 
 
 @pytest.fixture(autouse=True)
@@ -80,10 +63,6 @@ def _no_pending(writable: Writable) -> None:
         writable.api.data(
             'mutation($id: ID!) { rejectChange(id: $id, reason: "dọn") { id } }', variables={"id": change["id"]}
         )
-
-
-def _sign(key: bytes, digest: str) -> str:
-    return sign_registered(key, approval_payload(digest), typ=APPROVAL_TYP)
 
 
 # -- proposing -----------------------------------------------------------------------------------------
@@ -208,7 +187,7 @@ def test_a_signed_approval_in_the_window_applies_the_batch_and_partners_see_it(
     assert batch["id"] == "BNV@2026-11" and len(batch["changes"]) == 2
     assert batch["window"] == {"firstDay": "2026-11-26", "lastDay": "2026-11-30", "open": False}
     assert batch["signingPayload"] == approval_payload(batch["digest"]).decode()
-    signature = _sign(approver_key, batch["digest"])
+    signature = sign(approver_key, batch["digest"])
 
     clock.now = BEFORE_WINDOW
     refused = api.post(APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": signature})
@@ -268,7 +247,7 @@ def test_a_batch_that_changed_since_it_was_signed_is_stale_and_nothing_is_applie
     me = _official(api, offset=2)
     _propose(api, me["code"], me["id"], {"otherName": "Tý"})
     batch = api.data(BATCH, as_user="approver.BNV", variables={"unit": "BNV", "period": "2026-11"})["approvalBatch"]
-    signature = _sign(approver_key, batch["digest"])
+    signature = sign(approver_key, batch["digest"])
     _propose(api, me["code"], me["id"], {"otherName": "Tèo"})
     clock.now = IN_WINDOW
     body = api.post(APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": signature})
@@ -287,14 +266,14 @@ def test_a_signature_by_another_key_or_over_another_digest_is_refused(writable: 
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     for signature in (
-        _sign(stranger, batch["digest"]),
+        sign(stranger, batch["digest"]),
         sign_registered(approver_key, approval_payload(batch["digest"]), typ="JWT"),
-        _sign(approver_key, batch["digest"])[:-4] + "AAAA",
+        sign(approver_key, batch["digest"])[:-4] + "AAAA",
     ):
         body = api.post(APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": signature})
         assert _codes(body) == ["INVALID_SIGNATURE"], body
     other = api.post(
-        APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": _sign(approver_key, "0" * 64)}
+        APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": sign(approver_key, "0" * 64)}
     )
     assert _codes(other) == ["STALE_BATCH"]
     # Another ministry's approver never approves BNV, whatever they sign.
@@ -367,7 +346,7 @@ def _approve_all(writable: Writable, key: bytes) -> Any:
     api = writable.api
     batch = api.data(BATCH, as_user="approver.BNV", variables={"unit": "BNV", "period": "2026-11"})["approvalBatch"]
     writable.clock.now = IN_WINDOW
-    return api.post(APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": _sign(key, batch["digest"])})
+    return api.post(APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": sign(key, batch["digest"])})
 
 
 def test_a_batch_of_every_kind_of_record_stays_within_its_statements(writable: Writable, approver_key: bytes) -> None:
@@ -467,7 +446,7 @@ def test_an_empty_batch_signed_twice_is_one_approval(writable: Writable, approve
     writable.clock.now = IN_WINDOW
     first, second = (
         api.data(
-            APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": _sign(approver_key, batch["digest"])}
+            APPROVE, as_user="approver.BNV", variables={"id": batch["id"], "sig": sign(approver_key, batch["digest"])}
         )
         for _ in range(2)
     )
