@@ -60,14 +60,37 @@ async def prepare(server: str, officials: int) -> str:
             await conn.close()
         print(f"Seeded in {time.perf_counter() - started:.0f} s.", file=sys.stderr)
     else:
+        before = await _revision(server, database)
         subprocess.run([CCVC, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+        if await _revision(server, database) != before:
+            # A migration may have updated every row (a new column filled in), leaving the table twice
+            # its size with a dead copy of each row: measure it compact, as a seed at this schema is.
+            print(f"Migrated {database}; compacting (VACUUM FULL) ...", file=sys.stderr)
+            conn = await asyncpg.connect(asyncpg_url(server, database))
+            try:
+                await conn.execute("VACUUM FULL")
+                await conn.execute("VACUUM ANALYZE")  # FULL leaves the visibility map empty (no index-only scans)
+            finally:
+                await conn.close()
     return database
+
+
+async def _revision(server: str, database: str) -> str:
+    conn = await asyncpg.connect(asyncpg_url(server, database))
+    try:
+        return str(await conn.fetchval("SELECT version_num FROM alembic_version"))
+    finally:
+        await conn.close()
 
 
 async def fixture(server: str, database: str) -> Fixture:
     conn = await asyncpg.connect(asyncpg_url(server, database))
     try:
         ministries = await conn.fetch("SELECT id FROM unit WHERE parent_id IS NULL AND kind = 'MINISTRY' ORDER BY id")
+        hr = await conn.fetch(
+            "SELECT a.username, u.id FROM unit u JOIN account a ON a.username = 'hr.' || u.code "
+            "WHERE u.parent_id IS NULL AND u.kind = 'MINISTRY' ORDER BY u.id"
+        )
         # Every n-th official account: spread over units, the same sample on every run.
         total = await conn.fetchval("SELECT count(*) FROM account WHERE kind = 'official'")
         step = max(1, total // SAMPLE_OFFICIALS)
@@ -81,4 +104,5 @@ async def fixture(server: str, database: str) -> Fixture:
     return Fixture(
         ministries=tuple(r["id"] for r in ministries),
         officials=tuple((r["username"], r["official_id"]) for r in officials),
+        ministry_hr=tuple((r["username"], r["id"]) for r in hr),
     )

@@ -143,6 +143,7 @@ def _requests(calls: list[Call], tokens: dict[str, str]) -> list[dict[str, Any]]
             "label": c.kind,
             "token": tokens[c.account],
             "body": orjson.dumps({"query": c.query, "variables": c.variables}).decode(),
+            "expect": c.expect,
         }
         for c in calls
     ]
@@ -185,12 +186,52 @@ def run_floor(args: argparse.Namespace, dsn: str, calls: list[Call], encode: boo
     return combine([from_driver(result, cpu="cpu_self_s") for result in results], same_window=True)
 
 
+async def _floor_rows(dsn: str, calls: list[Call]) -> list[list[dict[str, Any]]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return [[dict(row) for row in await conn.fetch(c.floor, *c.floor_args)] for c in calls]
+    finally:
+        await conn.close()
+
+
+def check_agreement(workload: Workload, calls: list[Call], gateway: Gateway, tokens: dict[str, str], dsn: str) -> None:
+    """Before measuring: each distinct call's answer from the gateway holds the numbers its floor counts,
+    so that the floor is the same work on the same rows (the scope's predicate included)."""
+    checked = list({(c.account, repr(c.variables), c.query): c for c in calls if c.agrees is not None}.values())
+    if not checked:
+        return
+    floors = asyncio.run(_floor_rows(dsn, checked))
+    for call, rows in zip(checked, floors, strict=True):
+        body = {"query": call.query, "variables": call.variables}
+        headers = {"Authorization": f"Bearer {tokens[call.account]}"}
+        answer = httpx2.post(f"http://127.0.0.1:{gateway.port}/graphql", json=body, headers=headers, timeout=120)
+        payload = answer.json()
+        if answer.status_code != 200 or payload.get("errors"):
+            raise SystemExit(
+                f"{workload.name}: {call.account} {call.variables}: {answer.status_code} {answer.text[:400]}"
+            )
+        assert call.agrees is not None
+        problem = call.agrees(payload["data"], rows)
+        if problem is not None:
+            raise SystemExit(
+                f"{workload.name}: {call.account} {call.variables}: the gateway and its floor differ: {problem}"
+            )
+    print(f"{workload.name}: the gateway's answers equal the floor's ({len(checked)} calls)", file=sys.stderr)
+
+
+def _one_at_a_time(args: argparse.Namespace) -> argparse.Namespace:
+    return argparse.Namespace(**(vars(args) | {"connections": 1}))
+
+
 def measure(
     args: argparse.Namespace, workload: Workload, calls: list[Call], gateway: Gateway, tokens: dict[str, str], dsn: str
 ) -> Row:
     """Gateway, floor and floor+JSON in turn, round after round, so that a slow spell of the machine
-    falls on all three and shows in the spread of the per-round ratios."""
+    falls on all three and shows in the spread of the per-round ratios. A workload measured one request
+    at a time adds, each round, the gateway and floor+JSON on a single connection."""
+    check_agreement(workload, calls, gateway, tokens, dsn)
     rounds: list[tuple[Measured, Measured, Measured]] = []
+    singles: list[tuple[Measured, Measured]] = []
     for number in range(1, args.rounds + 1):
         measured = run_gateway(args, gateway, calls, tokens)
         floor = run_floor(args, dsn, calls, encode=False)
@@ -202,6 +243,15 @@ def measure(
             file=sys.stderr,
         )
         rounds.append((measured, floor, encoded))
+        if workload.one_at_a_time:
+            alone = _one_at_a_time(args)
+            single = (run_gateway(alone, gateway, calls, tokens), run_floor(alone, dsn, calls, encode=True))
+            print(
+                f"{workload.name} round {number}, one at a time: p95 {single[0].percentile(95):.1f} ms "
+                f"({single[0].errors} failed), floor+JSON p95 {single[1].percentile(95):.1f} ms",
+                file=sys.stderr,
+            )
+            singles.append(single)
     checked = run_wrk(args, gateway, calls, tokens) if args.wrk else None
     if checked is not None:
         print(f"{workload.name} through wrk: {checked.throughput:.0f} req/s ({checked.errors} failed)", file=sys.stderr)
@@ -212,6 +262,12 @@ def measure(
         combine([r[2] for r in rounds], same_window=False),
         [g.throughput / e.throughput for g, _, e in rounds],
         checked,
+        (
+            combine([g for g, _ in singles], same_window=False),
+            combine([f for _, f in singles], same_window=False),
+        )
+        if singles
+        else None,
     )
 
 
@@ -252,7 +308,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring, every run")
     names = [w.name for w in WORKLOADS]
-    parser.add_argument("--workloads", nargs="+", choices=names, default=names)
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        default=names,
+        metavar="NAME",
+        help=f"some of {', '.join(names)} (spaces or commas between them; default: all)",
+    )
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--profile-rounds", type=int, default=200, help="partner-list profile rounds (0: skip)")
@@ -269,7 +331,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.workloads = [name for names in args.workloads for name in names.split(",") if name]
+    unknown = sorted(set(args.workloads) - {w.name for w in WORKLOADS})
+    if unknown:
+        parser.error(f"unknown workload {', '.join(unknown)}; choose from {', '.join(w.name for w in WORKLOADS)}")
     args.work_dir.mkdir(parents=True, exist_ok=True)
     database = asyncio.run(prepare(args.server, args.officials))
     data = asyncio.run(fixture(args.server, database))
@@ -289,12 +356,14 @@ def main(argv: list[str] | None = None) -> int:
         f"(rows), floor (JSON), each {args.duration:g} s after {args.warmup:g} s of warm-up, closed loop; "
         "figures over all rounds, the throughput ratio as the rounds' median (and range)."
     )
-    text = section(title, _command(args), setup, rows, _profile(args, gateway))
+    if any(row.single is not None for row in rows):
+        setup += " Dashboard workloads also run gateway and floor (JSON) on 1 connection each round."
+    text = section(title, _command(args), setup, rows, _profile(args, gateway), connections=args.connections)
     print(text)
     if not args.no_results:
         write_results(text, args.results)
         print(f"Added to {args.results}", file=sys.stderr)
-    failed = any(m.errors for row in rows for m in (row.gateway, row.floor, row.encoded))
+    failed = any(m.errors for row in rows for m in (row.gateway, row.floor, row.encoded, *(row.single or ())))
     failed = failed or any(row.wrk.errors for row in rows if row.wrk is not None)
     return 1 if failed else 0
 

@@ -8,6 +8,7 @@ process, and the peak resident memory of the watched ones (reset at the window's
 
 import asyncio
 import os
+import re
 import resource
 import sys
 import time
@@ -93,6 +94,8 @@ class HttpSession:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.host, self.port = spec["host"], spec["port"]
         self.wires = [_wire(self.host, self.port, r["body"], r["token"]) for r in spec["requests"]]
+        # What an answer must hold to count (an aggregate's buckets, not an empty list), by request.
+        self.expected = [re.compile(r["expect"].encode()) if r.get("expect") else None for r in spec["requests"]]
         self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def call(self, index: int, totals: Totals) -> str | None:
@@ -105,6 +108,9 @@ class HttpSession:
             return f"{type(error).__name__} {error}"
         if status != 200 or b'"errors":[' in body:
             return f"{status} {body[:400]!r}"
+        expected = self.expected[index]
+        if expected is not None and expected.search(body) is None:
+            return f"no match for {expected.pattern!r}: {body[:400]!r}"
         if (timing := headers.get(b"server-timing")) is not None:
             _server_timing(totals, timing)
         return None

@@ -34,9 +34,9 @@ class Measured:
     def throughput(self) -> float:
         return self.requests / self.seconds
 
-    def percentile(self, p: float) -> float:
-        """Nearest-rank percentile, in ms."""
-        ordered = sorted(self.latencies)
+    def percentile(self, p: float, kind: str | None = None) -> float:
+        """Nearest-rank percentile, in ms, of every request or of one kind's."""
+        ordered = sorted(self.latencies if kind is None else self.by_kind.get(kind, []))
         if not ordered:
             return float("nan")
         return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
@@ -60,6 +60,8 @@ class Row:
     encoded: Measured
     ratios: list[float]  # gateway ÷ floor+JSON throughput, round by round
     wrk: "WrkRun | None" = None  # the same calls driven by wrk, once (None: not asked, or no wrk)
+    # The gateway and floor+JSON on one connection, over every round (None: not measured so).
+    single: tuple[Measured, Measured] | None = None
 
     def ratio(self) -> str:
         middle = statistics.median(self.ratios)

@@ -87,6 +87,31 @@ def mixed_table(rows: list[Row]) -> list[str]:
     return lines
 
 
+def latency_table(rows: list[Row], connections: int) -> list[str]:
+    """p50 and p95 beside the floor's, by kind of call: under the closed loop, where they include the wait
+    for a busy server, and one request at a time, where they are what one user waits."""
+    lines = [
+        "| calls | connections | requests | p50 ms | p95 ms | p99 ms | floor+JSON p50 / p95 ms | p50 × floor "
+        "| p95 × floor |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        runs = [(f"{connections}, closed loop", row.gateway, row.encoded)]
+        if row.single is not None:
+            runs.append(("1, one at a time", *row.single))
+        for kind in sorted(row.gateway.by_kind):
+            name = row.workload.name if kind == row.workload.name else f"{row.workload.name}: {kind}"
+            for label, gateway, floor in runs:
+                p50, p95, p99 = (gateway.percentile(p, kind) for p in (50, 95, 99))
+                floor_p50, floor_p95 = floor.percentile(50, kind), floor.percentile(95, kind)
+                lines.append(
+                    f"| {name} | {label} | {len(gateway.by_kind.get(kind, [])):,} | {_ms(p50)} | {_ms(p95)} "
+                    f"| {_ms(p99)} | {_ms(floor_p50)} / {_ms(floor_p95)} | {p50 / floor_p50:.1f}× "
+                    f"| {p95 / floor_p95:.1f}× |"
+                )
+    return lines
+
+
 def versions(postgres: str) -> str:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     # The results file itself does not make the measured code "uncommitted".
@@ -110,7 +135,10 @@ def versions(postgres: str) -> str:
 def _failures(rows: list[Row]) -> list[str]:
     failed = []
     for row in rows:
-        for target, measured in (("gateway", row.gateway), ("floor", row.floor), ("floor+JSON", row.encoded)):
+        targets = [("gateway", row.gateway), ("floor", row.floor), ("floor+JSON", row.encoded)]
+        if row.single is not None:
+            targets += [("gateway, one at a time", row.single[0]), ("floor+JSON, one at a time", row.single[1])]
+        for target, measured in targets:
             if measured.errors:
                 failed.append(
                     f"- {row.workload.name}, {target}: {measured.errors} failed, e.g. {measured.error_samples[:1]}"
@@ -147,7 +175,7 @@ def generator_table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def section(title: str, command: str, setup: str, rows: list[Row], profile: str) -> str:
+def section(title: str, command: str, setup: str, rows: list[Row], profile: str, *, connections: int) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"## {title} — {when}",
@@ -157,6 +185,12 @@ def section(title: str, command: str, setup: str, rows: list[Row], profile: str)
         setup,
         "",
         *results_table(rows),
+        "",
+        "Latency by kind of call, beside the floor's (SQL+JSON) for the same calls. Under the closed loop every "
+        "connection sends its next request as soon as the last answer arrives, so p95 includes the wait for a "
+        "busy server; one at a time (workloads measured so), it is what a dashboard's user waits:",
+        "",
+        *latency_table(rows, connections),
         "",
         "Where a request's time goes on the server (mean ms per request, from each response's Server-Timing). "
         "`sql` is the time spent waiting on statements anywhere in the request (auth's account and grant "

@@ -7,9 +7,14 @@ request, and the one SQL statement that is its floor.
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from db.queries.aggregates import AGE_BANDS
 
 # 1. A partner agency's page: 100 officials of one ministry, 12 fields plus unit and position.
 PARTNER_LIST = """
@@ -95,6 +100,34 @@ FROM official o JOIN unit u ON u.id = o.unit_id LEFT JOIN position p ON p.id = o
 WHERE o.top_unit_id = $1 ORDER BY o.id LIMIT 1000
 """
 
+# 4. Dashboards: `workforceStats` counts of officials by two dimensions, nationally and for a ministry.
+STATS = """
+query Stats($groupBy: [Dimension!]!, $unit: ID) {
+  workforceStats(groupBy: $groupBy, unitId: $unit) {
+    keys { dimension code label } count suppressed averageSalaryCoefficient
+  }
+}
+"""
+# The floors count in one GROUP BY and name a unit (its code and name, as the answer does) after counting.
+# The national administrator's scope is every official (the gateway's statement has no WHERE); a ministry's
+# HR officer asking for its own ministry reads exactly the officials whose top-level unit it is.
+NATIONAL_UNITS_TYPES_FLOOR = """
+SELECT u.code AS d0, u.name AS d0_name, g.employee_type AS d1, g.n, g.average
+FROM (SELECT top_unit_id, employee_type, count(*) AS n, avg(salary_coefficient) AS average
+      FROM official GROUP BY top_unit_id, employee_type) g
+JOIN unit u ON u.id = g.top_unit_id
+ORDER BY g.top_unit_id, g.employee_type
+"""
+MINISTRY_UNITS_GENDER_FLOOR = """
+SELECT u.code AS d0, u.name AS d0_name, g.gender AS d1, g.n, g.average
+FROM (SELECT unit_id, gender, count(*) AS n, avg(salary_coefficient) AS average
+      FROM official WHERE top_unit_id = $1 GROUP BY unit_id, gender) g
+JOIN unit u ON u.id = g.unit_id
+ORDER BY g.unit_id, g.gender
+"""
+NATIONAL = "admin"  # MOHA's national administrator: every official, every field
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
 PARTNER = "agency.bhxh"  # reads every ministry: profile, identity, work and salary
 
 
@@ -104,6 +137,7 @@ class Fixture:
 
     ministries: tuple[int, ...]  # unit ids of the ministries (top-level units)
     officials: tuple[tuple[str, int], ...]  # (account, official id) of a sample of officials
+    ministry_hr: tuple[tuple[str, int], ...]  # (account of its HR officer, unit id) of each ministry
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +150,10 @@ class Call:
     floor_args: tuple[Any, ...]
     # How the floor's rows become a body: one JSON document, or JSON Lines (an export file).
     lines: bool = False
+    # A pattern every answer's body must hold (beside having no GraphQL error): what says it is not empty.
+    expect: str | None = None
+    # Checked once before measuring: (the gateway's `data`, the floor's rows) -> how they differ, or None.
+    agrees: Callable[[Any, Sequence[Mapping[str, Any]]], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +161,8 @@ class Workload:
     name: str
     description: str
     calls: Callable[[Fixture], list[Call]]  # the variants, cycled through by every connection
+    # Also measured one request at a time (1 connection): the latency a dashboard's user waits, with no queue.
+    one_at_a_time: bool = False
 
 
 def partner_list(fixture: Fixture) -> list[Call]:
@@ -138,6 +178,71 @@ def self_record(fixture: Fixture) -> list[Call]:
 def export(fixture: Fixture) -> list[Call]:
     return [
         Call("export", PARTNER, EXPORT, {"unit": str(u)}, EXPORT_FLOOR, (u,), lines=True) for u in fixture.ministries
+    ]
+
+
+def _age_band_floor(today: date) -> str:
+    """AGE_BAND x GENDER as the gateway groups it: completed years on `today`, bands from the oldest."""
+    whens = " ".join(
+        f"WHEN birth_date <= DATE '{_years_before(today, age)}' THEN '{band}'" for band, age in AGE_BANDS[:-1]
+    )
+    return f"""
+SELECT CASE {whens} ELSE '{AGE_BANDS[-1][0]}' END AS d0, gender AS d1, count(*) AS n, avg(salary_coefficient) AS average
+FROM official GROUP BY d0, d1 ORDER BY d0, d1
+"""
+
+
+def _years_before(day: date, years: int) -> date:
+    # As db/queries/aggregates.py counts a birthday on 29 February; `agrees` would tell if they differed.
+    return day.replace(year=day.year - years, day=min(day.day, 28 if day.month == 2 else day.day))
+
+
+_STATS_ANSWER = r'"count":[0-9]'  # at least one bucket with a count shown
+
+
+def _same_counts(data: Any, rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """The gateway's buckets against the floor's rows: the same keys' codes, counts and averages."""
+    answered = {
+        tuple(key["code"] for key in bucket["keys"]): (bucket["count"], bucket["averageSalaryCoefficient"])
+        for bucket in data["workforceStats"]
+    }
+    counted = {}
+    for row in rows:
+        average = None if row["average"] is None else float(round(Decimal(row["average"]), 2))
+        counted[tuple(None if row[k] is None else str(row[k]) for k in ("d0", "d1"))] = (row["n"], average)
+    if not answered:
+        return "no buckets"
+    if answered != counted:
+        differing = sorted(set(answered.items()) ^ set(counted.items()), key=repr)[:4]
+        return f"{len(answered)} buckets against the floor's {len(counted)}; differing: {differing}"
+    return None
+
+
+def national_stats(fixture: Fixture) -> list[Call]:
+    today = datetime.now(VIETNAM).date()  # the gateway's today (resolvers/months.py)
+    shapes = (
+        ("national-units-types", ["TOP_LEVEL_UNIT", "EMPLOYEE_TYPE"], NATIONAL_UNITS_TYPES_FLOOR),
+        ("national-age-gender", ["AGE_BAND", "GENDER"], _age_band_floor(today)),
+    )
+    return [
+        Call(kind, NATIONAL, STATS, {"groupBy": group_by}, floor, (), expect=_STATS_ANSWER, agrees=_same_counts)
+        for kind, group_by, floor in shapes
+    ]
+
+
+def ministry_stats(fixture: Fixture) -> list[Call]:
+    return [
+        Call(
+            "ministry-stats",
+            account,
+            STATS,
+            {"groupBy": ["UNIT", "GENDER"], "unit": str(unit)},
+            MINISTRY_UNITS_GENDER_FLOOR,
+            (unit,),
+            expect=_STATS_ANSWER,
+            agrees=_same_counts,
+        )
+        for account, unit in fixture.ministry_hr
     ]
 
 
@@ -163,5 +268,18 @@ WORKLOADS = (
         "mixed",
         "mixed: 80% partner list, 15% self, 5% export",
         mixed((partner_list, 80), (self_record, 15), (export, 5)),
+    ),
+    Workload(
+        "national-stats",
+        "national dashboard: MOHA's administrator counts every official by TOP_LEVEL_UNIT x EMPLOYEE_TYPE, "
+        "and by AGE_BAND x GENDER (the age pyramid), in turn",
+        national_stats,
+        one_at_a_time=True,
+    ),
+    Workload(
+        "ministry-stats",
+        "ministry dashboard: hr.<ministry> counts its ministry by UNIT x GENDER, each ministry in turn",
+        ministry_stats,
+        one_at_a_time=True,
     ),
 )
