@@ -13,10 +13,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from db.engine import Limits, create_engine, unavailable
 from db.errors import DomainError
+from db.events import Listener
 from evidence.log import ReceiptLog
 from evidence.receipts import Receipts
 from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, load_keys
@@ -24,7 +25,7 @@ from gateway.config import Settings, get_settings
 from gateway.dashboard import dashboard_routes
 from gateway.errors import PasswordGrantRefused, json_error, unavailable_response
 from gateway.evidence import export_routes, log_routes
-from gateway.graphql import GraphQLView, read_capped_body
+from gateway.graphql import GraphQLView, read_capped_body, shape
 from gateway.health import Readiness, healthz
 from gateway.ide import ide_routes
 from gateway.site import site_routes
@@ -32,6 +33,7 @@ from gateway.sync import sync_routes
 from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
+from resolvers.events import EventBus
 from resolvers.months import Calendar, utc_now
 from schema import Schema, build_schema, sdl
 
@@ -74,7 +76,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     receipt_log = ReceiptLog(engine, keys, log_id=settings.issuer)
     receipts = Receipts(receipt_log, keys, engine, issuer=settings.issuer, policy_version=authorizer.version)
     scopes = Scopes(authorizer, engine, ttl_seconds=settings.account_cache_seconds)
+    events = EventBus()
+    # With PostgreSQL, approvals in any gateway process reach this one's subscribers (LISTEN/NOTIFY).
+    listener = Listener(settings.database_url, events.deliver_json) if engine.dialect.name == "postgresql" else None
     schema = schema_for(settings, authorizer)
+    schema.shape_error = shape
     schema_text = sdl(schema)
     view = GraphQLView(
         schema,
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         calendar=Calendar(clock or utc_now, settings.approval_window_days),
         public_url=settings.public_url,
         small_cell=settings.small_cell,
+        events=events,
     )
 
     readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds).respond
@@ -111,7 +118,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            await listener.stop()
         await engine.dispose()
 
     app = Starlette(
@@ -121,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
             Route("/auth/token", token, methods=["POST"]),
             Route("/graphql", view.endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),  # subscriptions (graphql-transport-ws)
             *log_routes(receipt_log, receipts),
             *export_routes(authenticator, engine),
             *sync_routes(engine),
@@ -138,6 +150,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.authenticator = authenticator
     app.state.receipt_log = receipt_log
     app.state.receipts = receipts
+    app.state.events = events
+    app.state.listener = listener
     app.state.reader = schema.reader  # the compiled read path's counts (None when it is turned off)
     return app
 

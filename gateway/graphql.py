@@ -7,22 +7,28 @@ here, so no stack trace or driver message ever reaches the caller.
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final, cast
 
 import orjson
 import rfc8785
 from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from db.engine import unavailable
 from db.errors import BadInput, DomainError, Unavailable
+from db.scoping import NOTHING, Scope
 from evidence.canonical import canonical_sha256
 from evidence.errors import ReceiptUnavailable
 from evidence.receipts import Receipts
@@ -34,12 +40,18 @@ from gateway.site import public_base
 from gateway.timing import HEADER as TIMING_HEADER
 from gateway.timing import phase, timing
 from gateway.writes import idempotency_key, replay, settle
+from policies.principal import Principal
 from policies.written import Scopes
 from resolvers.context import RequestContext
+from resolvers.events import EventBus
+from resolvers.loaders import Loaders
 from resolvers.months import Calendar
 from resolvers.transaction import Transaction
 
 log = logging.getLogger("ccvc.graphql")
+
+# Who a WebSocket is before its connection_init names a subscriber: no account, no role, no grant.
+NO_ONE: Final = Principal(account_id=0, username="", kind="none", roles=frozenset())
 
 # Any caller may ask for a receipt on a response; partner agencies always get one.
 RECEIPT_HEADER = "x-ccvc-receipt"
@@ -84,6 +96,13 @@ def is_request_error(result: ExecutionResult) -> bool:
     coerce. graphql-core gives those errors no path; every error raised while executing has one."""
     errors = result.errors or []
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
+def shape(error: GraphQLError) -> None:
+    """Give `error` the message and extensions an answer shows (a subscription's, which strawberry
+    formats from the error itself)."""
+    formatted = _format(error)
+    error.message, error.extensions = formatted["message"], formatted["extensions"]
 
 
 def _format(error: GraphQLError) -> dict[str, Any]:
@@ -141,7 +160,20 @@ def _place(path: list[str | int] | None, data: Any) -> tuple[int, ...]:
     return tuple(place)
 
 
+class _TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames (browsers' clients parse nothing else); strawberry
+    sends bytes whenever encode_json gives bytes, as ours does for HTTP."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as error:
+            raise WebSocketDisconnected from error
+
+
 class GraphQLView(GraphQL[RequestContext, None]):
+    websocket_adapter_class = _TextFrames
+
     def __init__(
         self,
         schema: Any,
@@ -157,8 +189,16 @@ class GraphQLView(GraphQL[RequestContext, None]):
         calendar: Calendar | None = None,
         public_url: str | None = None,
         small_cell: int = 5,
+        events: EventBus | None = None,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None, multipart_uploads_enabled=False)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            multipart_uploads_enabled=False,
+            # Subscriptions over graphql-transport-ws only: the legacy subscriptions-transport-ws stays off.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.events = events
         self.authenticator = authenticator
         self.scopes = scopes
         self.engine = engine
@@ -169,6 +209,41 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.public_url = public_url
         self.small_cell = small_cell
         self.retry_after = retry_after
+
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> RequestContext:
+        """A WebSocket's context, before its connection_init says who subscribes (on_ws_connect): no one,
+        reading nothing. (Every HTTP request gets its context from `_answer`.)"""
+        return self._context(request, NO_ONE, NOTHING, transaction=None)
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate the subscriber: connection_init's payload carries `Authorization: Bearer <token>`
+        (browsers cannot set a WebSocket's headers); an unknown or expired token closes it (4403)."""
+        params = context.connection_params or {}
+        header = params.get("Authorization", params.get("authorization"))
+        try:
+            principal = await self.authenticator.from_authorization(header if isinstance(header, str) else None)
+            scope = await self.scopes.for_principal(principal)
+        except DomainError as error:
+            raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
+        context.principal, context.scope = principal, scope
+        context.loaders = Loaders(context.connect, scope)
+        return cast(UnsetType, UNSET)  # a bare connection_ack
+
+    def _context(
+        self, request: HTTPConnection, principal: Principal, scope: Scope, transaction: Transaction | None
+    ) -> RequestContext:
+        return RequestContext(
+            principal=principal,
+            engine=self.engine,
+            scope=scope,
+            scopes=self.scopes,
+            receipts=self.receipts,
+            transaction=transaction,
+            calendar=self.calendar,
+            base_url=public_base(request, self.public_url),
+            small_cell=self.small_cell,
+            events=self.events,
+        )
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide_html())  # strawberry's page, its assets served by us (gateway/ide.py)
@@ -289,17 +364,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         except DomainError as error:
             return json_error(error.message, error.code, 403)
         transaction = Transaction(self.engine)
-        context = RequestContext(
-            principal=principal,
-            engine=self.engine,
-            scope=scope,
-            scopes=self.scopes,
-            receipts=self.receipts,
-            transaction=transaction,
-            calendar=self.calendar,
-            base_url=public_base(request, self.public_url),
-            small_cell=self.small_cell,
-        )
+        context = self._context(request, principal, scope, transaction)
         request.state.ccvc_context = context  # for process_result, which strawberry gives only the request
         request.state.ccvc_receipt = _wants_receipt(request, context)
         try:

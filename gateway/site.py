@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -23,7 +23,7 @@ DOCUMENTS: Final = {
 }
 
 
-def public_base(request: Request, public_url: str | None) -> str:
+def public_base(request: HTTPConnection, public_url: str | None) -> str:
     """Where clients reach the gateway: CCVC_PUBLIC_URL, else the request's own address (development)."""
     return (public_url or str(request.base_url)).rstrip("/")
 

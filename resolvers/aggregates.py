@@ -29,7 +29,7 @@ tests/resolvers/test_aggregates.py.
 """
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Final
@@ -45,10 +45,11 @@ from db.queries import units as units_
 from db.queries.aggregates import AGE_BANDS, NO_EVALUATION
 from db.queries.officials import OfficialFilter
 from db.scoping import UnitBound
-from policies.rules import AGGREGATE
+from policies.rules import AGGREGATE, REVIEW
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
-from resolvers.errors import ForbiddenField
+from resolvers.errors import Forbidden, ForbiddenField
+from resolvers.events import ApprovalEvent, within
 from resolvers.months import parse_period
 from resolvers.officials import OfficialFilterArgs, build_filter, check_filter, to_filter, unit_bounds
 from resolvers.units import unit_by_ref
@@ -100,6 +101,9 @@ DIMENSIONS: Final = {
     )
 }
 assert {d.key for d in DIMENSIONS.values()} == aggregates.DIMENSIONS  # one list each side, kept equal
+# The fields whose change can change a count: those of the dimensions, and what a headcount, staffing and
+# the average coefficient read (an approval changing one tells workforceChanged's subscribers).
+COUNTED_FIELDS: Final = frozenset({d.field for d in DIMENSIONS.values()} | {"status", "position", "salaryCoefficient"})
 
 
 def most_buckets(names: Sequence[str], top_units: int) -> int:
@@ -458,6 +462,44 @@ def _protected_fields(ctx: RequestContext, fields: Sequence[str], bound: UnitBou
         f"Counting officials month by month reads {', '.join(f'`{name}`' for name in fields)}, which you may not "
         "read on every official counted, nor aggregate by"
     )
+
+
+# -- live: what an approval changed --------------------------------------------------------------------------
+
+
+async def approval_events(ctx: RequestContext, unit_id: str) -> AsyncIterator[ApprovalEvent]:
+    """Approvals of the unit's batches and of batches of units above or below it, for whoever reviews
+    the unit's changes (`review`, over the whole unit): what approvalBatch shows them."""
+    unit = await _subscribed_unit(ctx, unit_id)
+    if not ctx.scope_to(REVIEW).covers(UnitBound(unit.path, unit.top_unit_id)):
+        raise Forbidden(f"Only the approver (or HR) of the ministry or province of {unit.code} follows its approvals")
+    async for event in _events(ctx):
+        if within(event.unit_path, unit.path) or within(unit.path, event.unit_path):
+            yield event
+
+
+async def workforce_changes(ctx: RequestContext, unit_id: str) -> AsyncIterator[tuple[ApprovalEvent, Row[Any]]]:
+    """Approvals that changed the unit's numbers (an official of it, before or after, changed in a
+    counted field), for whoever may count its officials (as headcountHistory)."""
+    unit = await _subscribed_unit(ctx, unit_id)
+    _protected_fields(ctx, ("unit", "status"), UnitBound(unit.path, unit.top_unit_id))
+    async for event in _events(ctx):
+        if any(within(path, unit.path) for path in event.counted_paths):
+            yield event, unit
+
+
+async def _subscribed_unit(ctx: RequestContext, unit_id: str) -> Row[Any]:
+    unit = await unit_by_ref(ctx, unit_id)
+    if unit is None:
+        raise NotFound(f"No unit with code or id '{unit_id}'")
+    return unit
+
+
+async def _events(ctx: RequestContext) -> AsyncIterator[ApprovalEvent]:
+    if ctx.events is None:
+        raise BadInput("Subscriptions are served by the gateway over WebSocket (graphql-transport-ws)")
+    async for event in ctx.events.events():
+        yield event
 
 
 # -- staffing -----------------------------------------------------------------------------------------------

@@ -23,14 +23,17 @@ from db.edits import normalized
 from db.errors import BadInput, DomainError, InvalidFields, NotFound
 from db.predicates import Subtree, UnitBound, holds
 from db.queries import changes, officials, signers, versions
+from db.queries import units as units_
 from db.queries.changes import Approved, ChangeConflict, ConcurrentDecision
 from db.scoping import Scope
 from evidence.canonical import canonical_sha256
 from evidence.crypto import APPROVAL_TYP, verify_registered
 from evidence.errors import SignatureRefused
 from policies.rules import APPROVE, DECIDE, PROPOSE, REVIEW
+from resolvers.aggregates import COUNTED_FIELDS
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, ForbiddenField
+from resolvers.events import ApprovalEvent
 from resolvers.ids import check_text, is_id, parse_id
 from resolvers.months import month_end, parse_period
 from resolvers.officials import officials_by_code
@@ -48,8 +51,8 @@ MAX_BATCH: Final = 2000
 # approval; the unit; the batch; the approval (in a savepoint), its changes marked; the officials, the
 # personal ids and positions they are given, the officials updated; for each kind
 # of child record the batch replaces: read, deleted, inserted; the versions; the data version; reading
-# the approval back.
-APPROVE_STATEMENTS: Final = 17 + 3 * len(RECORD_FIELDS)
+# the approval back; its event's unit paths before and after, and its NOTIFY (resolvers/events.py).
+APPROVE_STATEMENTS: Final = 20 + 3 * len(RECORD_FIELDS)
 # Fields one change sets at most: a correction touches a few; a record rewritten whole is many changes.
 MAX_FIELD_CHANGES: Final = 20
 # Fields one version lists at most: it merges the changes of a month, so any field a change may set.
@@ -375,10 +378,25 @@ async def resolve_approve_batch(ctx: RequestContext, batch_id: str, signature: s
                 f"The batch changed since its digest was computed (it is now {batch.digest}): read approvalBatch "
                 "again, check it, and sign its new digest"
             )
+        counted = sorted({row.official_id for row in batch.changes if COUNTED_FIELDS & row.changes.keys()})
+        before = await units_.paths_of_officials(conn, scope=ctx.scope_to(APPROVE), official_ids=counted)
         approval_id = await _apply(ctx, conn, batch, signature=signature, kid=kid, now=now)
         await versions.approve(conn, period=period, now=now)
         approval = await changes.find_approval(conn, unit_id=unit.id, period=period, digest=signed)
-    assert approval is not None and approval.id == approval_id
+        assert approval is not None and approval.id == approval_id
+        if ctx.events is not None:
+            after = await units_.paths_of_officials(conn, scope=ctx.scope_to(APPROVE), official_ids=counted)
+            event = ApprovalEvent(
+                approval_id=approval_id,
+                unit_id=unit.id,
+                unit_path=unit.path,
+                period=period,
+                change_count=len(batch.changes),
+                approved_by=ctx.principal.username,
+                approved_at=now,
+                counted_paths=tuple(sorted(before | after)),
+            )
+            await ctx.events.publish(conn, ctx.transaction, event)
     return approval
 
 

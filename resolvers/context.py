@@ -13,6 +13,7 @@ from db.scoping import Scope
 from evidence.records import Exposure, Operation
 from policies.principal import Principal
 from policies.written import Scopes
+from resolvers.events import EventBus
 from resolvers.loaders import Loaders
 from resolvers.months import Calendar
 from resolvers.receipts import ReceiptService
@@ -57,6 +58,10 @@ class RequestContext:
     small_cell: int = 5
     # The clock and the approval window (resolvers/months.py); tests give a clock of their own.
     calendar: Calendar = field(default_factory=Calendar)
+    # Live events (subscriptions): where approvals publish; None where no gateway runs (CLI).
+    events: EventBus | None = None
+    # What a WebSocket's connection_init carried (strawberry sets it): the subscriber's token.
+    connection_params: dict[str, Any] | None = None
     loaders: Loaders = field(init=False)
     # Once the operation has its answer, nothing more is read for it (settle).
     answered: bool = False

@@ -1,6 +1,6 @@
 """The GraphQL schema: one module per domain, merged here into the root Query."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
@@ -15,6 +15,7 @@ from schema.codes import CodeQueries
 from schema.common import core
 from schema.compiled import CompiledReads
 from schema.cost import check_rules
+from schema.events import Subscription
 from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
 from schema.limits import DEFAULT_LIMITS, DOCUMENT_CACHE_SIZE, Costs, Limits, QueryLimits
@@ -30,11 +31,17 @@ from schema.units import UnitQueries
 class Schema(strawberry.Schema):
     # The compiled read path (planner/), when on: its plans and its counts of what it answered.
     reader: Reader | None = None
+    # Over WebSocket, strawberry formats errors itself: the gateway shapes each first (code, masking).
+    shape_error: Callable[[GraphQLError], None] | None = None
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Domain errors are answers, not incidents; unexpected ones are logged where they are masked
-        # (gateway.graphql), so strawberry's own per-error logging is turned off.
-        return None
+        # (gateway.graphql), so strawberry's own per-error logging is turned off. Over HTTP the view
+        # shapes errors as it answers; a subscription's (its context has connection parameters) here.
+        context = getattr(execution_context, "context", None)
+        if self.shape_error is not None and getattr(context, "connection_params", None) is not None:
+            for error in errors:
+                self.shape_error(error)
 
 
 @strawberry.type
@@ -80,6 +87,7 @@ def build_schema(
     schema = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),

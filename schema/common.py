@@ -41,6 +41,11 @@ def mutation(*, description: str) -> Callable[[F], F]:
     return cast(Callable[[F], F], strawberry.mutation(description=description))
 
 
+def subscription(*, description: str) -> Callable[[F], F]:
+    """`@strawberry.subscription(description=…)`, typed the same way."""
+    return cast(Callable[[F], F], strawberry.subscription(description=description))
+
+
 @strawberry.type(description="A coded value with its Vietnamese label (see `codeList`).")
 class Code:
     code: str

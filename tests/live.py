@@ -1,14 +1,23 @@
-"""A real gateway on a real port, in a thread of the test process: for what must come over the
-network (a browser, curl in a shell, a partner's client), without a second interpreter's start-up."""
+"""A real gateway on a real port: in a thread of the test process, for what must come over the network
+(a browser, curl in a shell, a partner's client) without a second interpreter's start-up; or as another
+process, for what must cross processes."""
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx2
 import uvicorn
 from starlette.types import ASGIApp
+
+from gateway.config import Settings
+from tests.cli.runner import environment
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
@@ -31,3 +40,35 @@ def serving(app: ASGIApp) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         listener.close()
+
+
+@contextmanager
+def served_process(settings: Settings) -> Iterator[str]:
+    """`ccvc serve` as another process, on a free port, with these settings, until the block ends;
+    yields its base URL (for what must cross processes: a national gateway, LISTEN/NOTIFY)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "ccvc"), "serve", "--port", str(port)],
+        env=environment(settings),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx2.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()

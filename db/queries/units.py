@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Unit, table_of
-from db.scoping import Scope, structure_visible
+from db.scoping import OFFICIAL, Scope, official_filter, structure_visible
 
 UNIT = table_of(Unit)
 
@@ -83,3 +83,16 @@ async def in_subtree(conn: AsyncConnection, *, scope: Scope, path: str, subtree:
     condition = UNIT.c.path.startswith(path, autoescape=True) if subtree else UNIT.c.path == path
     stmt = select(UNIT).where(structure_visible(scope), condition).order_by(UNIT.c.path).limit(limit)
     return list((await conn.execute(stmt)).all())
+
+
+async def paths_of_officials(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> set[str]:
+    """The paths of the units of these officials of the scope (what an approval's event names)."""
+    if not official_ids:
+        return set()
+    stmt = (
+        select(UNIT.c.path)
+        .join(OFFICIAL, OFFICIAL.c.unit_id == UNIT.c.id)
+        .where(OFFICIAL.c.id.in_(sorted(official_ids)), official_filter(scope))
+        .distinct()
+    )
+    return set((await conn.execute(stmt)).scalars())

@@ -6,9 +6,6 @@ another ministry's officials, is refused with nothing applied."""
 import asyncio
 import base64
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +20,9 @@ from sqlalchemy.engine import make_url
 from evidence.crypto import SYNC_TYP, KeyRing, sign_registered
 from gateway.config import Settings
 from tests.approving import APPROVE, BATCH, sign
-from tests.cli.runner import ccvc, environment
+from tests.cli.runner import ccvc
 from tests.conftest import Writable, _on_server, prepare_database
+from tests.live import served_process
 from tests.schema.test_changes import IN_WINDOW, _official, _propose
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,32 +70,10 @@ def national(writable: Writable, tmp_path_factory: pytest.TempPathFactory) -> It
     url = prepare_database(backend, folder, officials=400, suffix="_national")
     settings = Settings(env="test", database_url=url, keys_dir=folder / "keys")
     KeyRing.load(settings.keys_dir, create=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "ccvc"), "serve", "--port", str(port)],
-        env=environment(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx2.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
-        time.sleep(0.2)
     try:
-        yield National(base, settings)
+        with served_process(settings) as base:
+            yield National(base, settings)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        if process.stderr is not None:
-            process.stderr.close()
         if backend == "postgres":
             drop = f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'
             asyncio.run(_on_server(url, drop))
