@@ -16,10 +16,10 @@ from db.errors import DomainError
 from db.queries import accounts
 from gateway.auth import principal_from_account
 from gateway.config import Settings
-from gateway.errors import Unauthenticated
 from policies.authorizer import Authorizer
 from policies.written import Scopes, today
 from resolvers.context import RequestContext
+from resolvers.errors import Unauthenticated
 from resolvers.grants import (
     GrantRequest,
     is_in_force,

@@ -43,6 +43,8 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level="info",
         access_log=False,
+        # A subscription's message is a document and its variables: no larger than a request's body.
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 

@@ -96,9 +96,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         public_url=settings.public_url,
         small_cell=settings.small_cell,
         events=events,
+        max_tokens=settings.max_query_tokens,
     )
 
-    readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds).respond
+    readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds, listener=listener).respond
 
     async def jwks(_: Request) -> Response:
         keys.refresh()

@@ -18,9 +18,10 @@ from evidence.crypto import (
     verify_client_assertion,
 )
 from gateway.config import Settings
-from gateway.errors import PasswordGrantRefused, Unauthenticated
+from gateway.errors import PasswordGrantRefused
 from gateway.passwords import verify_password
 from policies.principal import Principal
+from resolvers.errors import Unauthenticated
 
 # RFC 7523 §2.2: how a client says its credential is a JWT it signed (`private_key_jwt`).
 JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -63,6 +64,12 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def from_authorization(self, header: str | None) -> Principal:
+        principal, _ = await self.with_expiry(header)
+        return principal
+
+    async def with_expiry(self, header: str | None) -> tuple[Principal, float]:
+        """The principal, and when its token expires (seconds since the epoch): what a WebSocket, which
+        authenticates once, holds its subscriptions to."""
         if not header:
             raise Unauthenticated("Missing `Authorization: Bearer <token>` header")
         scheme, _, token = header.partition(" ")
@@ -80,7 +87,7 @@ class Authenticator:
         principal = await self._principal(str(claims["sub"]))
         if principal is None:
             raise Unauthenticated("The token's account does not exist or is disabled")
-        return principal
+        return principal, float(claims["exp"])
 
     async def _principal(self, username: str) -> Principal | None:
         now = time.monotonic()

@@ -5,11 +5,8 @@ errors (authentication)."""
 import orjson
 from starlette.responses import Response
 
-from db.errors import CODES, DomainError
-
-
-class Unauthenticated(DomainError):
-    code = "UNAUTHENTICATED"
+from db.errors import CODES
+from resolvers.errors import Unauthenticated
 
 
 class PasswordGrantRefused(Unauthenticated):

@@ -7,12 +7,13 @@ here, so no stack trace or driver message ever reaches the caller.
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any, Final, cast
 
 import orjson
 import rfc8785
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLFormattedError, OperationDefinitionNode, OperationType, parse
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
@@ -23,6 +24,8 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage, SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -50,6 +53,7 @@ from resolvers.transaction import Transaction
 
 log = logging.getLogger("ccvc.graphql")
 
+MAX_SUBSCRIPTIONS: Final = 10
 # Who a WebSocket is before its connection_init names a subscriber: no account, no role, no grant.
 NO_ONE: Final = Principal(account_id=0, username="", kind="none", roles=frozenset())
 
@@ -171,8 +175,41 @@ class _TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from error
 
 
+class _SubscriptionsOnly(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """A WebSocket carries subscriptions only: queries and mutations go over HTTP, where each gets its
+    receipt, its limits and its one transaction (GraphQLView._answer), none of which a socket has."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        max_tokens = cast("GraphQLView", self.view).max_tokens
+        if self.connection_acknowledged and not _subscriptions_only(message["payload"]["query"], max_tokens):
+            await self._refuse(message, "Over WebSocket only subscriptions run: send queries and mutations over HTTP")
+            return
+        if self.connection_acknowledged and len(self.operations) >= MAX_SUBSCRIPTIONS:
+            await self._refuse(message, f"A connection holds at most {MAX_SUBSCRIPTIONS} subscriptions")
+            return
+        await super().handle_subscribe(message)
+
+    async def _refuse(self, message: SubscribeMessage, reason: str) -> None:
+        error: GraphQLFormattedError = {"message": reason, "extensions": {"code": "BAD_REQUEST"}}
+        await self.send_message(ErrorMessage(id=message["id"], type="error", payload=[error]))
+
+
+def _subscriptions_only(query: object, max_tokens: int) -> bool:
+    """Whether every operation of the document is a subscription (a document that does not parse is
+    strawberry's to refuse, as over HTTP)."""
+    if not isinstance(query, str):
+        return True
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return True
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return all(o.operation == OperationType.SUBSCRIPTION for o in operations)
+
+
 class GraphQLView(GraphQL[RequestContext, None]):
     websocket_adapter_class = _TextFrames
+    graphql_transport_ws_handler_class = _SubscriptionsOnly
 
     def __init__(
         self,
@@ -190,6 +227,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
         public_url: str | None = None,
         small_cell: int = 5,
         events: EventBus | None = None,
+        max_tokens: int = 10_000,
     ) -> None:
         super().__init__(
             schema,
@@ -197,8 +235,12 @@ class GraphQLView(GraphQL[RequestContext, None]):
             multipart_uploads_enabled=False,
             # Subscriptions over graphql-transport-ws only: the legacy subscriptions-transport-ws stays off.
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # A dashboard follows a few units; each subscription holds a task and a queue of events.
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+            connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.events = events
+        self.max_tokens = max_tokens  # a WebSocket's documents are parsed once more, no further than this
         self.authenticator = authenticator
         self.scopes = scopes
         self.engine = engine
@@ -221,11 +263,11 @@ class GraphQLView(GraphQL[RequestContext, None]):
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
         try:
-            principal = await self.authenticator.from_authorization(header if isinstance(header, str) else None)
+            principal, expires = await self.authenticator.with_expiry(header if isinstance(header, str) else None)
             scope = await self.scopes.for_principal(principal)
         except DomainError as error:
             raise ConnectionRejectionError({"message": error.message, "code": error.code}) from None
-        context.principal, context.scope = principal, scope
+        context.principal, context.scope, context.expires_at = principal, scope, expires
         context.loaders = Loaders(context.connect, scope)
         return cast(UnsetType, UNSET)  # a bare connection_ack
 

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from db import migrate
 from db.engine import unavailable
+from db.events import Listener
 from evidence.crypto import KeyRing
 
 log = logging.getLogger("ccvc.health")
@@ -25,17 +26,20 @@ async def healthz(_: Request) -> Response:
 
 
 class Readiness:
-    def __init__(self, engine: AsyncEngine, keys: KeyRing, *, retry_after: int) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keys: KeyRing, *, retry_after: int, listener: Listener | None = None
+    ) -> None:
         self.engine = engine
         self.keys = keys
         self.retry_after = retry_after
+        self.listener = listener
         self.head = migrate.head()  # the revision this code needs, read once
 
     async def respond(self, _: Request) -> Response:
         checks = {**await self._database(), "keys": self._keys()}
         failed = [name for name, outcome in checks.items() if outcome != OK]
         if not failed:
-            return JSONResponse({"status": "ready", "checks": checks})
+            return JSONResponse({"status": "ready", "checks": checks, "degraded": self._degraded()})
         log.warning("Not ready: %s", "; ".join(f"{name}: {checks[name]}" for name in failed))
         # The error shape every 503 of the gateway has (SERVICE_UNAVAILABLE, Retry-After), with the checks.
         error = {"message": f"Not ready: {', '.join(failed)}", "extensions": {"code": "SERVICE_UNAVAILABLE"}}
@@ -61,6 +65,12 @@ class Readiness:
         if revision != self.head:
             return {"database": OK, "migrations": f"at {revision}, this gateway needs {self.head}: `ccvc db upgrade`"}
         return {"database": OK, "migrations": OK}
+
+    def _degraded(self) -> dict[str, str]:
+        """What still serves, less well: not a reason to take the process out of the load balancer."""
+        if self.listener is not None and not self.listener.connected.is_set():
+            return {"events": "not listening (reconnecting): other processes' approvals do not reach subscribers here"}
+        return {}
 
     def _keys(self) -> str:
         """A process runs only with a loaded ring (create_app refuses to start without an active key); a

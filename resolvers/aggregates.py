@@ -25,12 +25,18 @@ always give the same number (asking again tells nothing), and a subtraction acro
 small cell give or take k or more. In a simulation of the reviewer's subtraction (a unit's subtree minus
 its subunits'), 98% of suppressed cells keep every value from 1 to k-1 possible and none is left with
 one; that takes a rare alignment of several roundings, the residual risk of any rounding, bounded in
-tests/resolvers/test_aggregates.py.
+tests/resolvers/test_aggregates.py. What rounding cannot stop alone: different partitions of the same
+officials (by each readable dimension, pairs of them, years) round independently, so averaging very
+many answers narrows a count (review: ±1 would take about a hundred at national scale). Per-caller
+budgets on protected answers (the guardrails issue) are what bounds that.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
@@ -40,7 +46,7 @@ from db.catalog import OFFICIAL
 from db.codes import CODE_LISTS
 from db.errors import BadInput, NotFound
 from db.models.officials import RECORD_KEYS
-from db.queries import aggregates, positions
+from db.queries import aggregates, positions, versions
 from db.queries import units as units_
 from db.queries.aggregates import AGE_BANDS, NO_EVALUATION
 from db.queries.officials import OfficialFilter
@@ -48,9 +54,9 @@ from db.scoping import UnitBound
 from policies.rules import AGGREGATE, REVIEW
 from resolvers.codes import labeller
 from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, ForbiddenField
+from resolvers.errors import Forbidden, ForbiddenField, Unauthenticated
 from resolvers.events import ApprovalEvent, within
-from resolvers.months import parse_period
+from resolvers.months import day_after, parse_period
 from resolvers.officials import OfficialFilterArgs, build_filter, check_filter, to_filter, unit_bounds
 from resolvers.units import unit_by_ref
 
@@ -157,16 +163,22 @@ async def resolve_workforce_stats(
         # Two protected answers over rows that differ by a filter would tell the difference of two counts.
         raise BadInput("A protected breakdown (one that must single no one out) takes a unit, not a `filter`")
     average = OFFICIAL["salaryCoefficient"].policy in ctx.scope.everywhere_within(query.within)
+    today, keys = ctx.calendar.today(), tuple(d.key for d in dimensions)
     async with ctx.connect() as conn:
-        rows = await aggregates.counts(
-            conn,
-            scope=ctx.scope,
-            filter=query,
-            dimensions=[d.key for d in dimensions],
-            today=ctx.calendar.today(),
-            evaluation_year=evaluation_year,
-            limit=MAX_BUCKETS + 1,
-        )
+        # The same breakdown of the same data version, for the same scope and day: answered from memory.
+        key = (ctx.engine, ctx.scope, query, keys, today, evaluation_year, await versions.current(conn))
+        rows = ANSWERS.get(key, ctx.calendar.now())
+        if rows is None:
+            rows = await aggregates.counts(
+                conn,
+                scope=ctx.scope,
+                filter=query,
+                dimensions=keys,
+                today=today,
+                evaluation_year=evaluation_year,
+                limit=MAX_BUCKETS + 1,
+            )
+            ANSWERS.put(key, rows, ctx.calendar.now())
     if len(rows) > MAX_BUCKETS:
         raise BadInput(f"More than {MAX_BUCKETS} buckets: group by fewer dimensions, or narrow `unitId` or `filter`")
     labels = await _labellers(ctx, dimensions, rows)
@@ -180,6 +192,37 @@ async def resolve_workforce_stats(
         if i not in hidden
     ]
     return shown + _masked([rows[i] for i in sorted(hidden - left_out)], dimensions, labels, protected)
+
+
+class Answers:
+    """Breakdowns counted lately, in this process, keyed by everything their rows depend on: the
+    database, the scope, the filter, the dimensions, the day (age bands), the evaluation year and the
+    data version, which every approval and sync bundle counts up (the only writes to officials). A
+    dashboard's national breakdown is a scan of every official (about a second at 1,000,000): it is
+    counted once per data version and day, then read from here. Bounded in entries and in age (a write
+    made outside the gateway is seen within `MAX_AGE`)."""
+
+    MAX_ENTRIES: Final = 256
+    MAX_AGE: Final = timedelta(minutes=5)
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[Hashable, tuple[datetime, list[Row[Any]]]] = OrderedDict()
+
+    def get(self, key: Hashable, now: datetime) -> list[Row[Any]] | None:
+        kept = self._kept.get(key)
+        if kept is None or now - kept[0] > self.MAX_AGE:
+            return None
+        self._kept.move_to_end(key)
+        return kept[1]
+
+    def put(self, key: Hashable, rows: list[Row[Any]], now: datetime) -> None:
+        self._kept[key] = (now, rows)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.MAX_ENTRIES:
+            self._kept.popitem(last=False)
+
+
+ANSWERS: Final = Answers()
 
 
 def _dimensions(group_by: Sequence[str], evaluation_year: int | None) -> list[Dimension]:
@@ -402,29 +445,38 @@ async def resolve_headcount_history(
 ) -> list[HeadcountMonth]:
     """Officials holding a post (active or on leave) in the unit (and below it) at the end of each month
     from `first` to `last`, as the approved record stood then, with those its approvals brought in and
-    took out. Counted under today's scope: an official since moved beyond it is in no month."""
+    took out; an official counts from the month they were recruited (by the record's date). Counted
+    under today's scope: an official since moved beyond it is in no month."""
     periods = _months(first, last, ctx.calendar.period_now())
     query = await _unit_filter(ctx, None, unit_id, include_subtree)
     assert query.within is not None
     protected = _protected_fields(ctx, ("unit", "status"), query.within)
+    month_ends = [day_after(period) for period in periods]
     async with ctx.connect() as conn:
-        count, keys = await aggregates.headcount_now(conn, scope=ctx.scope, filter=query)
+        now = await aggregates.headcount_now(conn, scope=ctx.scope, filter=query, month_ends=month_ends)
         moves = await aggregates.headcount_moves(
             conn,
             scope=ctx.scope,
+            counted_by=(ctx.scope, ctx.scope_to(AGGREGATE)),
+            fields=[OFFICIAL[name].policy for name in ("unit", "status")],
             path=query.within.path,
             unit_id=query.unit_id or 0,
             subtree=include_subtree,
             after=periods[0],
+            month_ends=month_ends,
         )
-    by_period = {row.period: row for row in moves}
     months = []
-    for period in periods:
-        # A month's count is today's, less what every later month's approvals did.
-        later = [row for row in moves if row.period > period]
-        then = count - sum(int(row.joined) - int(row.left) for row in later)
-        then_keys = keys - sum(int(row.keys) for row in later)
-        months.append(_month(period, then, then_keys, by_period.get(period), protected, ctx.small_cell))
+    for i, period in enumerate(periods):
+        # Those recruited by the month's end, as they are today, less what every later month's approvals
+        # did to them.
+        count = sum(int(row.n) for row in now if row.recruited <= i)
+        keys = sum(int(row.keys) for row in now if row.recruited <= i)
+        for row in moves:
+            if row.recruited <= i and row.period > period:
+                count, keys = count - int(row.joined) + int(row.left), keys - int(row.keys)
+        moved = [row for row in moves if row.recruited <= i and row.period == period]
+        joined, left = sum(int(row.joined) for row in moved), sum(int(row.left) for row in moved)
+        months.append(_month(period, count, keys, (joined, left), protected, ctx.small_cell))
     return months
 
 
@@ -438,8 +490,8 @@ def _months(first: str, last: str, now: str) -> list[str]:
     return [f"{start[0] + (start[1] - 1 + i) // 12:04d}-{(start[1] - 1 + i) % 12 + 1:02d}" for i in range(count)]
 
 
-def _month(period: str, count: int, keys: int, moved: Row[Any] | None, protected: bool, k: int) -> HeadcountMonth:
-    joined, left = (int(moved.joined), int(moved.left)) if moved is not None else (0, 0)
+def _month(period: str, count: int, keys: int, moved: tuple[int, int], protected: bool, k: int) -> HeadcountMonth:
+    joined, left = moved
     if not protected:
         return HeadcountMonth(period, count, joined, left, False)
     # Protected: a month's moves are a few people each; the headcount is rounded like any protected count.
@@ -480,11 +532,15 @@ async def approval_events(ctx: RequestContext, unit_id: str) -> AsyncIterator[Ap
 
 async def workforce_changes(ctx: RequestContext, unit_id: str) -> AsyncIterator[tuple[ApprovalEvent, Row[Any]]]:
     """Approvals that changed the unit's numbers (an official of it, before or after, changed in a
-    counted field), for whoever may count its officials (as headcountHistory)."""
+    counted field), for whoever may count its officials (as headcountHistory). Only of fields the
+    subscriber reads on every official there: that one person's religion changed is not told to an
+    analyst who may only count by religion (found by review)."""
     unit = await _subscribed_unit(ctx, unit_id)
-    _protected_fields(ctx, ("unit", "status"), UnitBound(unit.path, unit.top_unit_id))
+    bound = UnitBound(unit.path, unit.top_unit_id)
+    _protected_fields(ctx, ("unit", "status"), bound)
+    readable = ctx.scope.everywhere_within(bound)
     async for event in _events(ctx):
-        if any(within(path, unit.path) for path in event.counted_paths):
+        if any(within(path, unit.path) and readable.intersection(fields) for path, fields in event.counted):
             yield event, unit
 
 
@@ -496,10 +552,22 @@ async def _subscribed_unit(ctx: RequestContext, unit_id: str) -> Row[Any]:
 
 
 async def _events(ctx: RequestContext) -> AsyncIterator[ApprovalEvent]:
+    """The bus's events until the subscriber's token expires: a WebSocket authenticates once, so a
+    disabled account or a revoked grant stops receiving within a token's lifetime (CCVC_TOKEN_TTL_SECONDS)."""
     if ctx.events is None:
         raise BadInput("Subscriptions are served by the gateway over WebSocket (graphql-transport-ws)")
-    async for event in ctx.events.events():
-        yield event
+    events = ctx.events.events()
+    try:
+        while True:
+            left = None if ctx.expires_at is None else ctx.expires_at - time.time()
+            if left is not None and left <= 0:
+                raise Unauthenticated("The token has expired: connect again with a fresh one")
+            try:
+                yield await asyncio.wait_for(anext(events), timeout=left)
+            except TimeoutError:
+                continue  # expired: said on the next turn
+    finally:
+        await events.aclose()
 
 
 # -- staffing -----------------------------------------------------------------------------------------------

@@ -378,14 +378,21 @@ async def resolve_approve_batch(ctx: RequestContext, batch_id: str, signature: s
                 f"The batch changed since its digest was computed (it is now {batch.digest}): read approvalBatch "
                 "again, check it, and sign its new digest"
             )
-        counted = sorted({row.official_id for row in batch.changes if COUNTED_FIELDS & row.changes.keys()})
-        before = await units_.paths_of_officials(conn, scope=ctx.scope_to(APPROVE), official_ids=counted)
+        counted: dict[int, set[str]] = {}
+        for row in batch.changes:
+            if fields := COUNTED_FIELDS & row.changes.keys():
+                counted.setdefault(row.official_id, set()).update(OFFICIAL[name].policy for name in fields)
+        before = await units_.paths_of_officials(conn, scope=ctx.scope_to(APPROVE), official_ids=sorted(counted))
         approval_id = await _apply(ctx, conn, batch, signature=signature, kid=kid, now=now)
         await versions.approve(conn, period=period, now=now)
         approval = await changes.find_approval(conn, unit_id=unit.id, period=period, digest=signed)
         assert approval is not None and approval.id == approval_id
         if ctx.events is not None:
-            after = await units_.paths_of_officials(conn, scope=ctx.scope_to(APPROVE), official_ids=counted)
+            after = await units_.paths_of_officials(conn, scope=ctx.scope_to(APPROVE), official_ids=sorted(counted))
+            changed: dict[str, set[str]] = {}
+            for official_id, fields in counted.items():
+                for path in {before.get(official_id), after.get(official_id)} - {None}:
+                    changed.setdefault(str(path), set()).update(fields)
             event = ApprovalEvent(
                 approval_id=approval_id,
                 unit_id=unit.id,
@@ -394,7 +401,7 @@ async def resolve_approve_batch(ctx: RequestContext, batch_id: str, signature: s
                 change_count=len(batch.changes),
                 approved_by=ctx.principal.username,
                 approved_at=now,
-                counted_paths=tuple(sorted(before | after)),
+                counted=tuple((path, tuple(sorted(fields))) for path, fields in sorted(changed.items())),
             )
             await ctx.events.publish(conn, ctx.transaction, event)
     return approval

@@ -60,8 +60,10 @@ class RequestContext:
     calendar: Calendar = field(default_factory=Calendar)
     # Live events (subscriptions): where approvals publish; None where no gateway runs (CLI).
     events: EventBus | None = None
-    # What a WebSocket's connection_init carried (strawberry sets it): the subscriber's token.
+    # What a WebSocket's connection_init carried (strawberry sets it): the subscriber's token, and when
+    # that token expires (seconds since the epoch): its subscriptions end then.
     connection_params: dict[str, Any] | None = None
+    expires_at: float | None = None
     loaders: Loaders = field(init=False)
     # Once the operation has its answer, nothing more is read for it (settle).
     answered: bool = False

@@ -3,6 +3,12 @@
 from db.errors import DomainError
 
 
+class Unauthenticated(DomainError):
+    """No valid token: none, a bad one, or one expired (a WebSocket's subscriptions end with it)."""
+
+    code = "UNAUTHENTICATED"
+
+
 class Forbidden(DomainError):
     code = "FORBIDDEN"
 

@@ -13,8 +13,8 @@ get it; a client re-reads (workforceStats, approvalBatch) when it reconnects.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncGenerator
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -33,7 +33,8 @@ QUEUE: Final = 100
 @dataclass(frozen=True, slots=True)
 class ApprovalEvent:
     """A unit's batch approved: who, when, how many changes, and the units whose officials' counted
-    fields (unit, status, the dimensions of aggregates) it changed, before and after, by path."""
+    fields (unit, status, the dimensions of aggregates) it changed, before and after: each unit's path
+    with the fields (by policy name) changed there, so that a subscriber hears only of fields it reads."""
 
     approval_id: int
     unit_id: int
@@ -42,8 +43,8 @@ class ApprovalEvent:
     change_count: int
     approved_by: str
     approved_at: datetime
-    # Paths of the units whose numbers the approval changed (an official's unit before and after).
-    counted_paths: tuple[str, ...]
+    # (unit path, fields changed there): each official's unit before and after, with what changed.
+    counted: tuple[tuple[str, tuple[str, ...]], ...]
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -52,8 +53,14 @@ class ApprovalEvent:
     def from_json(cls, data: bytes | str) -> "ApprovalEvent":
         raw: dict[str, Any] = orjson.loads(data)
         raw["approved_at"] = datetime.fromisoformat(raw["approved_at"])
-        raw["counted_paths"] = tuple(raw["counted_paths"])
+        raw["counted"] = tuple((str(path), tuple(map(str, fields))) for path, fields in raw["counted"])
         return cls(**raw)
+
+    def coarse(self) -> "ApprovalEvent":
+        """The same, its units folded into the batch's own (a NOTIFY payload holds 8000 bytes): its
+        subscribers below hear of it even where nothing of theirs changed, never of a field they do not read."""
+        fields = tuple(sorted({field for _, changed in self.counted for field in changed}))
+        return replace(self, counted=((self.unit_path, fields),) if fields else ())
 
 
 class EventBus:
@@ -66,7 +73,10 @@ class EventBus:
     async def publish(self, conn: AsyncConnection, transaction: Transaction | None, event: ApprovalEvent) -> None:
         """Send `event` once the writes on `conn` are committed."""
         if conn.dialect.name == "postgresql":
-            await pg_events.notify(conn, event.to_json().decode())  # delivered at commit, to every process
+            payload = event.to_json()
+            if len(payload) > pg_events.MAX_PAYLOAD:
+                payload = event.coarse().to_json()
+            await pg_events.notify(conn, payload.decode())  # delivered at commit, to every process
         elif transaction is not None:
             transaction.after_commit(lambda: self.deliver(event))
         else:
@@ -86,7 +96,7 @@ class EventBus:
             return
         self.deliver(event)
 
-    async def events(self) -> AsyncIterator[ApprovalEvent]:
+    async def events(self) -> AsyncGenerator[ApprovalEvent, None]:
         queue: asyncio.Queue[ApprovalEvent] = asyncio.Queue(maxsize=QUEUE)
         self._queues.add(queue)
         try:

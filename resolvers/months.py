@@ -84,8 +84,13 @@ def period_of(moment: datetime) -> str:
 
 def month_end(period: str) -> datetime:
     """The first instant after the month `period`, in Vietnam: changes proposed before it belong to it."""
+    return _start_of(day_after(period))
+
+
+def day_after(period: str) -> date:
+    """The first day after the month `period`."""
     year, month = parse_period(period)
-    return _start_of(date(year + month // 12, month % 12 + 1, 1))
+    return date(year + month // 12, month % 12 + 1, 1)
 
 
 def _start_of(day: date) -> datetime:

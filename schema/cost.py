@@ -171,7 +171,7 @@ OWN_STATEMENTS: Final[dict[str, int | Callable[[Args], int]]] = {
     "Mutation.rejectChange": 4,  # the lock; the change, deciding, reading back
     "Mutation.approveBatch": APPROVE_STATEMENTS,
     "Official.cv": CV_STATEMENTS,
-    "Query.workforceStats": 3,  # the unit, the counts, the units labelling them
+    "Query.workforceStats": 4,  # the unit, the data version, the counts, the units labelling them
     "Query.staffing": 4,  # the unit, the units below it, the filled posts, the positions
     "Query.headcountHistory": 3,  # the unit, today's count, the months' moves
     "Mutation.syncApprovedBatch": SYNC_STATEMENTS,

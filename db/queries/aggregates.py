@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Approval, Evaluation, OfficialVersion, Position, table_of
 from db.queries.officials import OfficialFilter, matching
-from db.scoping import OFFICIAL, Scope, official_filter, unit_within
+from db.scoping import OFFICIAL, Scope, official_filter, unit_within, where_readable
 
 EVALUATION: Final = table_of(Evaluation)
 APPROVAL: Final = table_of(Approval)
@@ -108,26 +108,62 @@ async def filled(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter)
 # -- headcount month by month ---------------------------------------------------------------------------------
 
 
+def _countable(scopes: Sequence[Scope], fields: Sequence[str]) -> list[ColumnElement[bool]]:
+    clauses = []
+    for name in fields:
+        opened = [where_readable(scope, name) for scope in scopes]
+        if any(clause is None for clause in opened):
+            continue  # open on every official of one of the scopes
+        clauses.append(or_(*(c for c in opened if c is not None)))
+    return clauses
+
+
 def _counted(unit_id: ColumnElement[Any], status: ColumnElement[Any], path: str, subtree: bool) -> ColumnElement[Any]:
     """1 where an official of that unit and status counts in the headcount of the unit at `path`, else 0."""
     place = unit_within(unit_id, path) if subtree else unit_id == bindparam("h_unit_id")
     return case((and_(place, status.in_(HOLDING)), 1), else_=0)
 
 
-async def headcount_now(conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter) -> tuple[int, int]:
-    """(officials of the scope in the filter's unit holding a post now, the sum of their record keys)."""
-    stmt = select(func.count(), func.coalesce(func.sum(OFFICIAL.c.record_key), 0)).where(
-        *matching(scope, filter), OFFICIAL.c.status.in_(HOLDING)
+def _recruited_by(month_ends: Sequence[date]) -> ColumnElement[Any]:
+    """The index of the first month by whose end (the next month's first day) the official was recruited;
+    0 where the record says no date; len(month_ends) when recruited after them all."""
+    recruited = OFFICIAL.c.recruitment_date
+    whens: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [(recruited.is_(None), literal(0))]
+    whens += [
+        (recruited < bindparam(f"h_end_{i}", end, type_=recruited.type), literal(i)) for i, end in enumerate(month_ends)
+    ]
+    return case(*whens, else_=literal(len(month_ends)))
+
+
+async def headcount_now(
+    conn: AsyncConnection, *, scope: Scope, filter: OfficialFilter, month_ends: Sequence[date]
+) -> list[Row[Any]]:
+    """(month index they were recruited by, count, sum of record keys) of the officials of the scope in
+    the filter's unit holding a post now."""
+    bucket = _recruited_by(month_ends).label("recruited")
+    stmt = (
+        select(bucket, func.count().label("n"), func.sum(OFFICIAL.c.record_key).label("keys"))
+        .where(*matching(scope, filter), OFFICIAL.c.status.in_(HOLDING))
+        .group_by(bucket)
     )
-    count, keys = (await conn.execute(stmt)).one()
-    return int(count), int(keys)
+    return list((await conn.execute(stmt)).all())
 
 
 async def headcount_moves(
-    conn: AsyncConnection, *, scope: Scope, path: str, unit_id: int, subtree: bool, after: str
+    conn: AsyncConnection,
+    *,
+    scope: Scope,
+    counted_by: Sequence[Scope],
+    fields: Sequence[str],
+    path: str,
+    unit_id: int,
+    subtree: bool,
+    after: str,
+    month_ends: Sequence[date],
 ) -> list[Row[Any]]:
-    """(period, joined, left, change of the record-key sum) for each month after `after` whose approvals
-    moved officials of the scope into or out of the headcount of the unit (and of its subtree).
+    """(period, month index recruited by, joined, left, change of the record-key sum) for each month after
+    `after` whose approvals moved officials of the scope into or out of the headcount of the unit (and of
+    its subtree).
 
     A version keeps the record as it was before its approval (`previous`); what it made is the next
     version's `previous`, or the row as it is now for the last. So every version says whether its
@@ -136,22 +172,30 @@ async def headcount_moves(
     now = _counted(OFFICIAL.c.unit_id, OFFICIAL.c.status, path, subtree)
     made = func.coalesce(func.lead(was).over(partition_by=VERSION.c.official_id, order_by=VERSION.c.version), now)
     versions = (
-        select(APPROVAL.c.period, was.label("was"), made.label("made"), OFFICIAL.c.record_key)
+        select(
+            APPROVAL.c.period,
+            _recruited_by(month_ends).label("recruited"),
+            was.label("was"),
+            made.label("made"),
+            OFFICIAL.c.record_key,
+        )
         .select_from(VERSION.join(APPROVAL, APPROVAL.c.id == VERSION.c.approval_id))
         .join(OFFICIAL, OFFICIAL.c.id == VERSION.c.official_id)
-        # Counted under today's scope, as every count is: the officials the caller may count now.
-        .where(official_filter(scope), APPROVAL.c.period > bindparam("h_after", after))
+        # Counted under today's scope, as every count is: the officials the caller may count now, and of
+        # those outside the unit today, only where some scope (reading, aggregating) opens every field counted.
+        .where(official_filter(scope), *_countable(counted_by, fields), APPROVAL.c.period > bindparam("h_after", after))
         .subquery("moves")
     )
     m = versions.c
     stmt = (
         select(
             m.period,
+            m.recruited,
             func.sum(case((m.made > m.was, 1), else_=0)).label("joined"),
             func.sum(case((m.made < m.was, 1), else_=0)).label("left"),
             func.sum((m.made - m.was) * m.record_key).label("keys"),
         )
-        .group_by(m.period)
-        .order_by(m.period)
+        .group_by(m.period, m.recruited)
+        .order_by(m.period, m.recruited)
     )
     return list((await conn.execute(stmt, {"h_unit_id": unit_id})).all())

@@ -85,14 +85,13 @@ async def in_subtree(conn: AsyncConnection, *, scope: Scope, path: str, subtree:
     return list((await conn.execute(stmt)).all())
 
 
-async def paths_of_officials(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> set[str]:
-    """The paths of the units of these officials of the scope (what an approval's event names)."""
+async def paths_of_officials(conn: AsyncConnection, *, scope: Scope, official_ids: Sequence[int]) -> dict[int, str]:
+    """Each of these officials of the scope, and the path of their unit (what an approval's event names)."""
     if not official_ids:
-        return set()
+        return {}
     stmt = (
-        select(UNIT.c.path)
+        select(OFFICIAL.c.id, UNIT.c.path)
         .join(OFFICIAL, OFFICIAL.c.unit_id == UNIT.c.id)
         .where(OFFICIAL.c.id.in_(sorted(official_ids)), official_filter(scope))
-        .distinct()
     )
-    return set((await conn.execute(stmt)).scalars())
+    return {row.id: row.path for row in await conn.execute(stmt)}

@@ -3,7 +3,7 @@ log's head row. A receipt batch reads it with the numbers it takes (db/queries/r
 
 from datetime import datetime
 
-from sqlalchemy import case, or_, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import LogHead, table_of
@@ -21,3 +21,9 @@ async def approve(conn: AsyncConnection, *, period: str, now: datetime) -> None:
     later = case((or_(HEAD.c.period.is_(None), HEAD.c.period < period), period), else_=HEAD.c.period)
     values = {"period": later, "version": HEAD.c.version + 1, "version_updated_at": now}
     await conn.execute(update(HEAD).where(HEAD.c.id == 1).values(**values))
+
+
+async def current(conn: AsyncConnection) -> int:
+    """The data version: it counts up with every approval and every applied sync bundle, the only
+    writes to officials' records."""
+    return int((await conn.execute(select(HEAD.c.version).where(HEAD.c.id == 1))).scalar_one())

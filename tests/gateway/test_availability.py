@@ -173,7 +173,7 @@ class Proxy:
                     if not data:
                         return
                     (b if source is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):  # cut() closed a socket under select (ValueError: its fd is -1)
             return
         finally:
             a.close()

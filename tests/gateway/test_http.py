@@ -4,11 +4,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import cast
 
 import httpx2
+import orjson
 import pytest
+from starlette.requests import Request
 
+from db.events import Listener
 from gateway.config import Settings
+from gateway.health import Readiness
 from tests.conftest import PASSWORD_HASH_OF, Api
 
 
@@ -20,8 +25,17 @@ def graphql(api: Api, body: object, token: str | None = None, **headers: str) ->
 
 def test_healthz_needs_no_token(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    ready = {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "keys": "ok"}}
+    ready = {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "keys": "ok"}, "degraded": {}}
     assert api.client.get("/readyz").json() == ready
+
+
+def test_a_process_not_listening_for_events_is_ready_and_says_it_is_degraded(api: Api) -> None:
+    """Its subscribers miss other processes' approvals for a while; everything else serves."""
+    listener = Listener("postgresql://postgres@127.0.0.1:9/none", lambda _: None)  # never started
+    readiness = Readiness(api.state.engine, api.state.keys, retry_after=5, listener=listener)
+    response = api.run(lambda: readiness.respond(cast(Request, None)))
+    body = orjson.loads(response.body)
+    assert response.status_code == 200 and body["status"] == "ready" and "events" in body["degraded"]
 
 
 def test_graphql_without_a_token_is_401_with_a_code(api: Api) -> None:

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
+from gateway.graphql import MAX_SUBSCRIPTIONS
 from tests.approving import approve, register_approver
 from tests.conftest import Api, Writable
 from tests.live import served_process
@@ -142,3 +144,88 @@ def test_an_approval_in_one_process_reaches_a_subscriber_of_another(writable: Wr
             event["type"] == "next"
             and event["payload"]["data"]["approvalEvents"]["changeCount"] == approval["changeCount"]
         )
+
+
+def test_a_connection_holds_at_most_ten_subscriptions(writable: Writable) -> None:
+    api = writable.api
+    with api.client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
+        connect(api, ws, "approver.BNV")
+        for n in range(MAX_SUBSCRIPTIONS):
+            subscribe(ws, APPROVALS, id=str(n))
+        subscribe(ws, APPROVALS, id="over")
+        refused = receive(ws)
+        assert refused["id"] == "over" and refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{ official(code: "SH00000001") { fullName } }',
+        'mutation { rejectChange(id: "1", reason: "x") { id } }',
+        'subscription { approvalEvents(unitId: "BNV") { period } } query Q { me { fullName } }',
+    ],
+)
+def test_queries_and_mutations_do_not_run_over_a_websocket(writable: Writable, document: str) -> None:
+    """They would skip what HTTP gives each request: its receipt, its limits, its one transaction."""
+    api = writable.api
+    with api.client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
+        connect(api, ws, "agency.bhxh")
+        subscribe(ws, document)
+        refused = receive(ws)
+        assert refused["type"] == "error" and "only subscriptions" in refused["payload"][0]["message"], refused
+
+
+def test_subscriptions_end_when_the_token_expires(writable: Writable) -> None:
+    """A WebSocket authenticates once: its subscriptions end with its token, so a disabled account or a
+    revoked grant stops receiving within a token's lifetime."""
+    api = writable.api
+    settings = api.settings
+    token = api.state.keys.issue_token(
+        subject="approver.BNV", issuer=settings.issuer, audience=settings.audience, ttl_seconds=2
+    )
+    with api.client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert receive(ws) == {"type": "connection_ack"}
+        subscribe(ws, APPROVALS)
+        ended = receive(ws, seconds=10)
+        assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", ended
+        assert receive(ws) == {"id": "1", "type": "complete"}
+        subscribe(ws, APPROVALS, id="2")  # and no new one starts
+        assert receive(ws)["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_websocket_message_larger_than_a_request_body_closes_the_connection(writable: Writable) -> None:
+    api = writable.api
+    with (
+        served_process(api.settings) as base,
+        ws_connect(
+            base.replace("http", "ws", 1) + "/graphql", subprotocols=[Subprotocol(PROTOCOL)], open_timeout=10
+        ) as ws,
+    ):
+        ws.send(json.dumps({"type": "connection_init", "payload": {"pad": "x" * (api.settings.max_body_bytes + 1)}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+
+
+def test_a_change_only_to_a_field_the_subscriber_may_not_read_is_not_told(writable: Writable, key: bytes) -> None:
+    """Found by review: the analyst, who may count by religion but not read it, heard that an approval
+    changed one official's numbers when only their religion changed."""
+    api = writable.api
+    writable.clock.now = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+    query = '{ officials(first: 50, filter: { unit: "BNV", statuses: [ACTIVE] }) { nodes { id religion { code } unit { code } } } }'
+    official = next(n for n in api.data(query)["officials"]["nodes"] if n["unit"]["code"] != "BNV")
+    religion = "01" if official["religion"]["code"] != "01" else "02"
+    with api.client.websocket_connect("/graphql", subprotocols=[PROTOCOL]) as analyst:
+        connect(api, analyst, "analyst")
+        subscribe(analyst, CHANGED, {"u": official["unit"]["code"]})
+        api.data(PROPOSE, as_user="hr.BNV", variables={"id": official["id"], "c": {"religion": religion}})
+        approve(writable, key, "BNV", "2026-11", datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+        analyst.send_json({"type": "ping"})
+        assert receive(analyst) == {"type": "pong"}  # nothing before it
+        writable.clock.now = datetime(2026, 11, 10, 3, 0, tzinfo=UTC)
+        api.data(PROPOSE, as_user="hr.BNV", variables={"id": official["id"], "c": {"status": "ON_LEAVE"}})
+        told = approve(writable, key, "BNV", "2026-11", datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+        # The first event it hears is this approval's (on PostgreSQL the religion one would have come first).
+        assert receive(analyst)["payload"]["data"]["workforceChanged"]["approvalId"] == told["id"]

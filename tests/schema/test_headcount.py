@@ -120,3 +120,41 @@ def test_the_history_is_three_statements_whatever_its_length(writable: Writable,
     api.statements.clear()
     history(writable, "BNV", "2017-01", "2026-12")
     assert len(api.statements) <= 3
+
+
+STATS = '{ workforceStats(groupBy: [GENDER], unitId: "BNV") { keys { code } count } }'
+
+
+def test_a_breakdown_is_counted_once_per_data_version(
+    writable: Writable, months: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A dashboard's breakdown is counted once, then read from memory until an approval changes the data."""
+    api = writable.api
+    api.statements.clear()
+    first = api.data(STATS, as_user="hr.BNV")["workforceStats"]
+    assert any("GROUP BY" in s for s in api.statements)
+    api.statements.clear()
+    assert api.data(STATS, as_user="hr.BNV")["workforceStats"] == first
+    assert not any("GROUP BY" in s for s in api.statements)
+    # Another scope is counted apart: the administrator's numbers are its own.
+    api.statements.clear()
+    api.data(STATS, as_user="admin")
+    assert any("GROUP BY" in s for s in api.statements)
+
+    writable.clock.now = datetime(2026, 12, 10, 3, 0, tzinfo=UTC)
+    men = _holding(writable)
+    query = "query($id: ID!) { official(id: $id) { gender { code } } }"
+    man = next(p for p in men if api.data(query, variables={"id": p["id"]})["official"]["gender"]["code"] == "NAM")
+    _propose(writable, man["id"], {"gender": "NU"})
+    key = register_approver(api.settings, tmp_path_factory.mktemp("again"))
+    approve(writable, key, "BNV", "2026-12", datetime(2026, 12, 30, 2, 0, tzinfo=UTC))
+    after = {b["keys"][0]["code"]: b["count"] for b in api.data(STATS, as_user="hr.BNV")["workforceStats"]}
+    before = {b["keys"][0]["code"]: b["count"] for b in first}
+    assert after == {"NAM": before["NAM"] - 1, "NU": before["NU"] + 1}
+
+
+def test_an_official_counts_from_the_month_they_were_recruited(writable: Writable, months: dict[str, Any]) -> None:
+    """Found by review: a month before the data existed showed today's count (1900 had BNV's staff)."""
+    assert all(m["headcount"] == 0 for m in history(writable, "BNV", "1900-01", "1909-12"))
+    decade = [m["headcount"] for m in history(writable, "BNV", "2016-11", "2026-10")]
+    assert decade == sorted(decade) and decade[0] < decade[-1] == months["before"]["BNV"]
