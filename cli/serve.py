@@ -9,6 +9,7 @@ from cli.accounts import issue_token
 from cli.database import DEMO_PASSWORD, seed, upgrade
 from gateway.auth import load_keys
 from gateway.config import Settings
+from gateway.logs import log_config
 from seed import is_empty
 
 DEMO_OFFICIALS = 5000
@@ -45,6 +46,7 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         access_log=False,
         # A subscription's message is a document and its variables: no larger than a request's body.
         ws_max_size=settings.max_body_bytes,
+        log_config=log_config(settings.log_form, settings.log_level),
     )
     return 0
 

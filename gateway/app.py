@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -28,6 +29,7 @@ from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, read_capped_body, shape
 from gateway.health import Readiness, healthz
 from gateway.ide import ide_routes
+from gateway.logs import RequestIds
 from gateway.site import site_routes
 from gateway.sync import sync_routes
 from gateway.timing import TimePhases
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             *site_routes(settings, authenticator, sdl=lambda: schema_text),
         ],
         exception_handlers={Exception: unexpected, HTTPException: _http_error},
+        middleware=[Middleware(RequestIds)],  # every request's id, in its log lines and its X-Request-Id
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Aggregates that must single no one out (a partner's, or grouped by a field the caller does not read)
     # suppress buckets under this count, and others beside them (resolvers/aggregates.py).
     small_cell: int = Field(default=5, ge=2, le=100)
+    # `ccvc serve`'s log lines (gateway/logs.py): JSON, one object a line (default in production), or text.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
     def development(self) -> bool:
@@ -63,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.development if self.graphiql is None else self.graphiql and self.development
+
+    @property
+    def log_form(self) -> str:
+        return self.log_format or ("json" if self.env == "production" else "text")
 
     @property
     def server_timing_enabled(self) -> bool:
