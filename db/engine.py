@@ -59,6 +59,9 @@ def create_engine(url: str, *, pool_size: int = 10, limits: Limits = Limits()) -
         "max_overflow": pool_size,
         "pool_timeout": limits.pool_seconds,
         "json_serializer": _json_dumps,
+        # A driver's error names its statement, and by default its parameters too: personal data, which
+        # would reach the logs with the error (found by review).
+        "hide_parameters": True,
     }
     if backend == "sqlite":
         engine = create_async_engine(url, **pool)

@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     async def token(request: Request) -> Response:
         return await _token_endpoint(request, authenticator, settings)
 
-    async def unexpected(_: Request, error: Exception) -> Response:
+    def unexpected(error: Exception) -> Response:
         if unavailable(error):
             log.warning("Answered 503: the database is unavailable (%s)", type(error).__name__)
             return unavailable_response(settings.retry_after_seconds)
@@ -143,8 +143,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             *(ide_routes() if settings.graphiql_enabled else []),
             *site_routes(settings, authenticator, sdl=lambda: schema_text),
         ],
-        exception_handlers={Exception: unexpected, HTTPException: _http_error},
-        middleware=[Middleware(RequestIds)],  # every request's id, in its log lines and its X-Request-Id
+        exception_handlers={HTTPException: _http_error},
+        # Every request's id, in its log lines and its X-Request-Id; what no handler answered, it answers
+        # (inside it, so that a 500 and its log line carry the id too: found by review).
+        middleware=[Middleware(RequestIds, on_error=unexpected)],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -41,12 +41,22 @@ SCRIPT = textwrap.dedent(
     logging.config.dictConfig(log_config("json"))
 
     async def work(request):
-        logging.getLogger("ccvc.graphql").warning("inside the request")
+        logging.getLogger("ccvc.graphql").warning("inside the request", extra={"color_message": "\x1b[31m"})
         return PlainTextResponse("ok")
 
-    app = Starlette(routes=[Route("/", work)], middleware=[Middleware(RequestIds)])
-    with TestClient(app) as client:
+    async def boom(request):
+        raise RuntimeError("boom")
+
+    def answer(error):
+        logging.getLogger("ccvc.app").error("Unhandled error")
+        return PlainTextResponse("Internal error", status_code=500)
+
+    routes = [Route("/", work), Route("/boom\\nforged", boom)]
+    app = Starlette(routes=routes, middleware=[Middleware(RequestIds, on_error=answer)])
+    with TestClient(app, raise_server_exceptions=False) as client:
         print(client.get("/?token=secret").headers["x-request-id"])
+        failed = client.get("/boom%0Aforged")
+        print(failed.status_code, failed.headers["x-request-id"])
     logging.getLogger("ccvc.cli").warning("outside any request")
     """
 )
@@ -54,11 +64,16 @@ SCRIPT = textwrap.dedent(
 
 def test_each_log_line_is_one_json_object_with_the_request_id() -> None:
     ran = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60, check=True)
-    rid = ran.stdout.strip()
-    lines = [json.loads(line) for line in ran.stderr.splitlines() if line.startswith("{")]
-    inside, http, outside = (
-        next(entry for entry in lines if entry["logger"] == name) for name in ("ccvc.graphql", "ccvc.http", "ccvc.cli")
+    rid, (status, failed) = ran.stdout.splitlines()[0], ran.stdout.splitlines()[1].split()
+    lines = [json.loads(line) for line in ran.stderr.splitlines()]  # every line one JSON object
+    inside, error, outside = (
+        next(entry for entry in lines if entry["logger"] == name) for name in ("ccvc.graphql", "ccvc.app", "ccvc.cli")
     )
+    http, boom = (entry for entry in lines if entry["logger"] == "ccvc.http")
     assert inside["request_id"] == http["request_id"] == rid and inside["message"] == "inside the request"
+    assert "color_message" not in inside and inside["time"].endswith("+00:00")  # ISO 8601, UTC
     assert http["status"] == 200 and http["path"] == "/" and "secret" not in json.dumps(http)
     assert outside["request_id"] == "-" and {"time", "level"} <= outside.keys()
+    # An exception no handler answered: a 500 with its id, its log line too, and a path that forges nothing.
+    assert status == "500" and error["request_id"] == boom["request_id"] == failed
+    assert boom["status"] == 500 and boom["path"] == "/boom\\u000aforged"
