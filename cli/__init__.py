@@ -8,13 +8,14 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import accounts, agencies, database, grants, keys, receipts, schema, serve, sign, sync
+from cli import accounts, agencies, backups, database, grants, keys, receipts, schema, serve, sign, sync
 from cli._common import CommandError, load_settings, program
+from db.backups import BackupError
 from db.errors import DomainError
 from evidence.keyfiles import KeyConfigurationError
 from gateway.config import Settings
 
-GROUPS = (database, accounts, keys, agencies, grants, receipts, sign, sync, schema, serve)
+GROUPS = (database, accounts, keys, agencies, grants, receipts, sign, sync, schema, serve, backups)
 # Options whose values are opaque tokens that may begin with "-": a key id is an RFC 7638 thumbprint in
 # base64url, and argparse would take `--kid -gg71…` for an option with no value.
 OPAQUE_VALUES = frozenset({"--kid"})
@@ -69,6 +70,8 @@ def _describe(error: Exception) -> tuple[str, int]:
             return error.message, error.status
         case DomainError() | KeyConfigurationError():
             return str(error), 2
+        case BackupError():
+            return str(error), 1
         case SQLAlchemyError():
             original = getattr(error, "orig", None) or error
             detail = (str(original).strip().splitlines() or [type(original).__name__])[0]

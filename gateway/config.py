@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # `ccvc serve`'s log lines (gateway/logs.py): JSON, one object a line (default in production), or text.
     log_format: Literal["json", "text"] | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Backups (`ccvc backup`, db/backups.py): the store, and the AES-256-GCM key file (`ccvc backup key`);
+    # production refuses to write a backup without a key.
+    backup_dir: Path = Path("./var/backups")
+    backup_key_file: Path | None = None
 
     @property
     def development(self) -> bool:
