@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 log = logging.getLogger("ccvc.events")
 
 CHANNEL: Final = "ccvc_events"
-# NOTIFY's payload is at most 8000 bytes; an event is far smaller, and a larger one is not sent.
+# NOTIFY's payload is at most 8000 bytes (resolvers/events.py folds a larger event; this refuses the rest).
 MAX_PAYLOAD: Final = 7_900
+CONNECT_SECONDS: Final = 5
 
 
 async def notify(conn: AsyncConnection, payload: str) -> None:
@@ -50,8 +51,8 @@ class Listener:
         delay = 0.5
         while True:
             try:
-                conn = await asyncpg.connect(self.dsn)
-            except (OSError, asyncpg.PostgresError) as error:
+                conn = await asyncpg.connect(self.dsn, timeout=CONNECT_SECONDS)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("Cannot LISTEN for events (%s); retrying in %.0f s", type(error).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)

@@ -540,7 +540,7 @@ async def workforce_changes(ctx: RequestContext, unit_id: str) -> AsyncIterator[
     _protected_fields(ctx, ("unit", "status"), bound)
     readable = ctx.scope.everywhere_within(bound)
     async for event in _events(ctx):
-        if any(within(path, unit.path) and readable.intersection(fields) for path, fields in event.counted):
+        if event.changed(unit.path, readable):
             yield event, unit
 
 

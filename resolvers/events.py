@@ -45,6 +45,8 @@ class ApprovalEvent:
     approved_at: datetime
     # (unit path, fields changed there): each official's unit before and after, with what changed.
     counted: tuple[tuple[str, tuple[str, ...]], ...]
+    # Folded into the batch's unit (coarse): every unit below it may be one of those changed.
+    folded: bool = False
 
     def to_json(self) -> bytes:
         return orjson.dumps(asdict(self))
@@ -60,7 +62,14 @@ class ApprovalEvent:
         """The same, its units folded into the batch's own (a NOTIFY payload holds 8000 bytes): its
         subscribers below hear of it even where nothing of theirs changed, never of a field they do not read."""
         fields = tuple(sorted({field for _, changed in self.counted for field in changed}))
-        return replace(self, counted=((self.unit_path, fields),) if fields else ())
+        return replace(self, counted=((self.unit_path, fields),) if fields else (), folded=True)
+
+    def changed(self, unit_path: str, readable: frozenset[str]) -> bool:
+        """Whether the approval changed a field of `readable` of an official of the unit (or below it)."""
+        return any(
+            readable.intersection(fields) and (within(path, unit_path) or (self.folded and within(unit_path, path)))
+            for path, fields in self.counted
+        )
 
 
 class EventBus:
@@ -68,7 +77,6 @@ class EventBus:
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[ApprovalEvent]] = set()
-        self.listening = False  # whether a PostgreSQL listener feeds this bus (db/events.py)
 
     async def publish(self, conn: AsyncConnection, transaction: Transaction | None, event: ApprovalEvent) -> None:
         """Send `event` once the writes on `conn` are committed."""
