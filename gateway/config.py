@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # production refuses to write a backup without a key.
     backup_dir: Path = Path("./var/backups")
     backup_key_file: Path | None = None
+    # SQLite is for one machine (the demo, a small office's trial); production names the choice.
+    allow_sqlite_in_production: bool = False
 
     @property
     def development(self) -> bool:
@@ -98,6 +100,13 @@ class Settings(BaseSettings):
     def _refuse_unsafe_production(self) -> "Settings":
         if self.env == "production" and self.graphiql:
             raise ValueError("CCVC_GRAPHIQL cannot be enabled in production")
+        if self.env == "production" and self.database_url.startswith("sqlite") and not self.allow_sqlite_in_production:
+            raise ValueError(
+                "CCVC_DATABASE_URL is SQLite, and production runs on PostgreSQL (postgresql+asyncpg://…); "
+                "to run one machine on SQLite anyway, set CCVC_ALLOW_SQLITE_IN_PRODUCTION=true"
+            )
+        if self.env == "production" and self.log_level == "DEBUG":
+            raise ValueError("CCVC_LOG_LEVEL=DEBUG is refused in production: debug lines may carry personal data")
         if self.env == "production" and not self.public_url:
             # Otherwise the addresses the gateway prints (a CV's link to verify its receipt, the OAuth
             # metadata) would be whatever Host header a caller sent.

@@ -124,6 +124,7 @@ def test_production_without_a_key_ring_is_one_line_with_the_fix(settings: Settin
         settings,
         CCVC_ENV="production",
         CCVC_PUBLIC_URL="https://ccvc.example.gov.vn",
+        CCVC_ALLOW_SQLITE_IN_PRODUCTION="true",
         CCVC_KEYS_DIR=str(tmp_path / "empty"),
     )
     line = one_line(ccvc_process("token", "--account", "admin", env=env))
@@ -135,6 +136,7 @@ def test_debug_shows_the_traceback(settings: Settings, tmp_path: Path) -> None:
         settings,
         CCVC_ENV="production",
         CCVC_PUBLIC_URL="https://ccvc.example.gov.vn",
+        CCVC_ALLOW_SQLITE_IN_PRODUCTION="true",
         CCVC_KEYS_DIR=str(tmp_path / "empty"),
     )
     result = ccvc_process("--debug", "keys", "list", env=env)

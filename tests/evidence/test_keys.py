@@ -96,6 +96,7 @@ def test_production_refuses_to_start_with_a_development_key_even_a_retired_one(
         env="production",
         public_url="https://ccvc.example.gov.vn",
         database_url=settings.database_url,
+        allow_sqlite_in_production=True,
         keys_dir=tmp_path / "keys",
     )
     with pytest.raises(KeyConfigurationError, match="development"):
@@ -109,6 +110,7 @@ def test_production_refuses_to_start_with_a_development_key_even_a_retired_one(
             env="production",
             public_url="https://ccvc.example.gov.vn",
             database_url=settings.database_url,
+            allow_sqlite_in_production=True,
             keys_dir=tmp_path / "operator",
         )
     )
@@ -119,6 +121,7 @@ def test_production_does_not_make_keys_of_its_own(settings: Settings, tmp_path: 
         env="production",
         public_url="https://ccvc.example.gov.vn",
         database_url=settings.database_url,
+        allow_sqlite_in_production=True,
         keys_dir=tmp_path / "empty",
     )
     with pytest.raises(KeyConfigurationError, match="ccvc keys generate"):

@@ -81,8 +81,9 @@ def test_off_unless_asked_outside_development(api: Any) -> None:
     assert response.status_code == 200
     assert "server-timing" not in response.headers
     assert Settings(env="development").server_timing_enabled
-    assert not Settings(env="production", public_url=PUBLIC).server_timing_enabled
-    assert Settings(env="production", public_url=PUBLIC, server_timing=True).server_timing_enabled
+    production = Settings(env="production", public_url=PUBLIC, allow_sqlite_in_production=True)
+    assert not production.server_timing_enabled
+    assert production.model_copy(update={"server_timing": True}).server_timing_enabled
 
 
 def test_the_header_says_which_read_path_answered(timed: tuple[TestClient, Settings, list[str]]) -> None:
@@ -99,4 +100,15 @@ def test_production_needs_the_address_it_prints() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="CCVC_PUBLIC_URL"):
-        Settings(env="production")
+        Settings(env="production", allow_sqlite_in_production=True)
+
+
+def test_production_refuses_sqlite_unless_asked_and_debug_logs() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="CCVC_ALLOW_SQLITE_IN_PRODUCTION"):
+        Settings(env="production", public_url=PUBLIC)
+    postgres = "postgresql+asyncpg://ccvc@db.example/ccvc"
+    assert Settings(env="production", public_url=PUBLIC, database_url=postgres).env == "production"
+    with pytest.raises(ValidationError, match="CCVC_LOG_LEVEL=DEBUG"):
+        Settings(env="production", public_url=PUBLIC, database_url=postgres, log_level="DEBUG")
