@@ -278,25 +278,32 @@ def _narrows(filter: OfficialFilterArgs | None) -> bool:
 
 
 def _protected(ctx: RequestContext, dimensions: Sequence[Dimension], bound: UnitBound | None) -> frozenset[int]:
-    """The dimensions (by place) whose values the answer must not tell of anyone: those the caller does
-    not read on every official counted, and every one for a partner agency. Refuses a dimension the
-    caller may not group by at all."""
+    """The dimensions (by place) whose values the answer must not tell of anyone (`_protected_fields`)."""
+    names = {d.field: d.name for d in dimensions}
+    protected = _protected_fields(ctx, list(names), bound, lambda field: f"Grouping by {names[field]}")
+    return frozenset(axis for axis, d in enumerate(dimensions) if d.field in protected)
+
+
+def _protected_fields(
+    ctx: RequestContext, fields: Sequence[str], bound: UnitBound | None, doing: Callable[[str], str]
+) -> frozenset[str]:
+    """Of these catalog fields a count reads, those whose values it must not tell of anyone: those the
+    caller does not read on every official counted (it may aggregate by them), and every one for a
+    partner agency. Refuses a field the caller may neither read everywhere there nor aggregate by."""
     readable = ctx.scope.everywhere_within(bound)
-    aggregable = ctx.scope_to(AGGREGATE).covering_fields(bound)
     agency = ctx.principal.kind == "agency"
-    protected: set[int] = set()
-    for axis, dimension in enumerate(dimensions):
-        field = OFFICIAL[dimension.field].policy
-        if field in readable:
+    protected: set[str] = set()
+    for name in fields:
+        policy = OFFICIAL[name].policy
+        if policy in readable:
             if agency:
-                protected.add(axis)
+                protected.add(name)
             continue
-        if field not in aggregable:
+        if policy not in ctx.scope_to(AGGREGATE).covering_fields(bound):
             raise ForbiddenField(
-                f"Grouping by {dimension.name} reads `{dimension.field}`, which you may not read on every official "
-                "counted, nor aggregate by"
+                f"{doing(name)} reads `{name}`, which you may not read on every official counted, nor aggregate by"
             )
-        protected.add(axis)
+        protected.add(name)
     return frozenset(protected)
 
 
@@ -450,7 +457,7 @@ async def resolve_headcount_history(
     periods = _months(first, last, ctx.calendar.period_now())
     query = await _unit_filter(ctx, None, unit_id, include_subtree)
     assert query.within is not None
-    protected = _protected_fields(ctx, ("unit", "status"), query.within)
+    protected = bool(_protected_fields(ctx, COUNTING, query.within, _month_by_month))
     month_ends = [day_after(period) for period in periods]
     async with ctx.connect() as conn:
         now = await aggregates.headcount_now(conn, scope=ctx.scope, filter=query, month_ends=month_ends)
@@ -458,7 +465,7 @@ async def resolve_headcount_history(
             conn,
             scope=ctx.scope,
             counted_by=(ctx.scope, ctx.scope_to(AGGREGATE)),
-            fields=[OFFICIAL[name].policy for name in ("unit", "status")],
+            fields=[OFFICIAL[name].policy for name in COUNTING],
             path=query.within.path,
             unit_id=query.unit_id or 0,
             subtree=include_subtree,
@@ -480,6 +487,14 @@ async def resolve_headcount_history(
     return months
 
 
+# What a headcount reads of each official: where they work, and whether they hold a post.
+COUNTING: Final = ("unit", "status")
+
+
+def _month_by_month(_: str) -> str:
+    return "Counting officials month by month"
+
+
 def _months(first: str, last: str, now: str) -> list[str]:
     start, end = parse_period(first), parse_period(last)
     if start > end or end > parse_period(now):
@@ -498,22 +513,6 @@ def _month(period: str, count: int, keys: int, moved: tuple[int, int], protected
     if 0 < count < k:
         return HeadcountMonth(period, None, None, None, True)
     return HeadcountMonth(period, rounded(count, keys, k), None, None, False)
-
-
-def _protected_fields(ctx: RequestContext, fields: Sequence[str], bound: UnitBound) -> bool:
-    """Whether counting by these fields gives a protected answer (see `_protected`), refusing it where
-    the caller may neither read them on every official counted nor aggregate by them."""
-    readable = ctx.scope.everywhere_within(bound)
-    policies = [OFFICIAL[name].policy for name in fields]
-    if all(policy in readable for policy in policies):
-        return ctx.principal.kind == "agency"
-    aggregable = ctx.scope_to(AGGREGATE).covering_fields(bound)
-    if all(policy in readable or policy in aggregable for policy in policies):
-        return True
-    raise ForbiddenField(
-        f"Counting officials month by month reads {', '.join(f'`{name}`' for name in fields)}, which you may not "
-        "read on every official counted, nor aggregate by"
-    )
 
 
 # -- live: what an approval changed --------------------------------------------------------------------------
@@ -537,7 +536,7 @@ async def workforce_changes(ctx: RequestContext, unit_id: str) -> AsyncIterator[
     analyst who may only count by religion (found by review)."""
     unit = await _subscribed_unit(ctx, unit_id)
     bound = UnitBound(unit.path, unit.top_unit_id)
-    _protected_fields(ctx, ("unit", "status"), bound)
+    _protected_fields(ctx, COUNTING, bound, _month_by_month)
     readable = ctx.scope.everywhere_within(bound)
     async for event in _events(ctx):
         if event.changed(unit.path, readable):
