@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     database = asyncio.run(prepare(args.server, args.officials))
     data: Fixture = asyncio.run(fixture(args.server, database))
-    gateway = Gateway(args, sqlalchemy_url(args.server, database))
+    gateway = Gateway(args, sqlalchemy_url(args.server, database), data)
     try:
         partner = partner_list(data)
         tokens = gateway.tokens({c.account for c in partner + attacks()})

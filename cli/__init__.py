@@ -8,14 +8,28 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import accounts, agencies, backups, database, grants, keys, receipts, schema, serve, sign, sync
+from cli import (
+    accounts,
+    agencies,
+    audit,
+    backups,
+    database,
+    documents,
+    grants,
+    keys,
+    receipts,
+    schema,
+    serve,
+    sign,
+    sync,
+)
 from cli._common import CommandError, load_settings, program
 from db.backups import BackupError
 from db.errors import DomainError
 from evidence.keyfiles import KeyConfigurationError
 from gateway.config import Settings
 
-GROUPS = (database, accounts, keys, agencies, grants, receipts, sign, sync, schema, serve, backups)
+GROUPS = (database, accounts, keys, agencies, documents, grants, receipts, sign, sync, schema, serve, backups, audit)
 # Options whose values are opaque tokens that may begin with "-": a key id is an RFC 7638 thumbprint in
 # base64url, and argparse would take `--kid -gg71…` for an option with no value.
 OPAQUE_VALUES = frozenset({"--kid"})

@@ -237,46 +237,81 @@ def cmd_schedule(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# The one source of the backup CronJob: deploy/k8s/backup-cronjob.yaml is this, as `ccvc backup schedule
+# --dir /var/lib/ccvc/backups` prints it (tests/deploy/test_k8s.py holds them equal). Names and security as
+# deploy/k8s/deployment.yaml: the Secret and ConfigMap `ccvc-gateway`, user 10001, a read-only root.
 CRONJOB = """# Kubernetes (kubectl apply -f -): the same job in the gateway's image, the store on its own volume
 apiVersion: batch/v1
 kind: CronJob
 metadata:
   name: ccvc-backup
+  labels:
+    app.kubernetes.io/name: ccvc-gateway
+    app.kubernetes.io/component: backup
 spec:
   schedule: "0 2 1 * *"
   timeZone: Asia/Ho_Chi_Minh
   concurrencyPolicy: Forbid
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 3
   jobTemplate:
     spec:
       backoffLimit: 2
       template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: ccvc-gateway
+            app.kubernetes.io/component: backup
         spec:
           restartPolicy: OnFailure
           securityContext:
             runAsNonRoot: true
+            runAsUser: 10001
+            runAsGroup: 10001
+            fsGroup: 10001
+            seccompProfile:
+              type: RuntimeDefault
           containers:
             - name: backup
               image: ccvc-gateway:latest
               command: ["/bin/sh", "-c", "{steps}"]
               envFrom:
+                - configMapRef:
+                    name: ccvc-gateway
                 - secretRef:
                     name: ccvc-gateway
               env:
                 - name: CCVC_BACKUP_KEY_FILE
                   value: /run/secrets/ccvc-backup/key
+              resources:
+                requests:
+                  cpu: 100m
+                  memory: 256Mi
+                limits:
+                  memory: 1Gi
+              securityContext:
+                allowPrivilegeEscalation: false
+                readOnlyRootFilesystem: true
+                capabilities:
+                  drop: ["ALL"]
               volumeMounts:
                 - name: store
                   mountPath: {store}
                 - name: backup-key
                   mountPath: /run/secrets/ccvc-backup
                   readOnly: true
+                - name: tmp
+                  mountPath: /tmp
           volumes:
             - name: store
               persistentVolumeClaim:
                 claimName: ccvc-backups
             - name: backup-key
               secret:
-                secretName: ccvc-backup-key"""
+                secretName: ccvc-backup-key
+                defaultMode: 0440
+            - name: tmp
+              emptyDir: {{}}"""
 
 
 def register(commands: Commands) -> None:

@@ -2,11 +2,14 @@
 starting it, so the operator reads one line instead of a worker's traceback."""
 
 import argparse
+import signal
 import socket
+import sys
 
 from cli._common import CommandError, Commands, database, program, run
 from cli.accounts import issue_token
 from cli.database import DEMO_PASSWORD, seed, upgrade
+from gateway import _metrics_dir
 from gateway.auth import load_keys
 from gateway.config import Settings
 from gateway.logs import log_config
@@ -36,22 +39,48 @@ async def _check_database(settings: Settings) -> None:
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run(
-        "gateway.app:serving_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=False,
-        # A subscription's message is a document and its variables: no larger than a request's body.
-        ws_max_size=settings.max_body_bytes,
-        log_config=log_config(settings.log_form, settings.log_level),
-    )
+    # Before any worker imports prometheus_client: they write their metrics there, /metrics sums them.
+    metrics_dir, ours = _metrics_dir.prepare()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again for the handler it found
+    # installed: with the default one the process would die there, skipping the clean-up below and
+    # exiting -15. This makes it an ordinary exit (status 0) once the shutdown is done.
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.run(
+            "gateway.app:serving_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            access_log=False,
+            # A subscription's message is a document and its variables: no larger than a request's body.
+            ws_max_size=settings.max_body_bytes,
+            log_config=log_config(settings.log_form, settings.log_level),
+            # SIGTERM: stop accepting, finish what is in flight (subscriptions are closed with 1012, service
+            # restart, so their clients reconnect elsewhere), then the app's shutdown closes its pools. With
+            # --workers, the supervisor passes SIGTERM on to every worker and waits for each.
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        )
+    finally:
+        if ours:
+            _metrics_dir.remove(metrics_dir)
     return 0
 
 
+def _stopped(_signal: int, _frame: object) -> None:
+    sys.exit(0)
+
+
+def listen_defaults(settings: Settings, args: argparse.Namespace) -> None:
+    """--host, --port and --workers when given, else CCVC_HOST, CCVC_PORT and CCVC_WORKERS."""
+    args.host = settings.host if args.host is None else args.host
+    args.port = settings.port if args.port is None else args.port
+    args.workers = settings.workers if args.workers is None else args.workers
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    listen_defaults(settings, args)
     check_port(args.host, args.port)
     load_keys(settings)
     run(_check_database(settings))
@@ -74,6 +103,7 @@ def prepare_demo_database(settings: Settings) -> None:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     if settings.env == "production":
         raise CommandError("`ccvc demo` serves synthetic data for development; use `ccvc serve` in production")
+    listen_defaults(settings, args)
     check_port(args.host, args.port)
     prepare_demo_database(settings)
     token = run(issue_token(settings, "admin", create_keys=True))
@@ -101,7 +131,7 @@ def register(commands: Commands) -> None:
         ("demo", "create the demo database if missing (CCVC_DATABASE_URL), then serve", cmd_demo),
     ):
         server = commands.add_parser(name, help=helptext)
-        server.add_argument("--host", default="127.0.0.1")
-        server.add_argument("--port", type=int, default=8000)
-        server.add_argument("--workers", type=int, default=1)
+        server.add_argument("--host", help="default CCVC_HOST, 127.0.0.1")
+        server.add_argument("--port", type=int, help="default CCVC_PORT, 8000")
+        server.add_argument("--workers", type=int, help="worker processes; default CCVC_WORKERS, 1")
         server.set_defaults(run=handler)

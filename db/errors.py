@@ -31,6 +31,13 @@ CODES: Final = {
         ErrorCode("GRAPHQL_VALIDATION_FAILED", 400, "the document does not fit the schema or a limit (size, depth…)"),
         ErrorCode("MAX_COST_EXCEEDED", 400, "the request may cost more than one request may (fields, statements)"),
         ErrorCode("BAD_USER_INPUT", 400, "an argument or variable is wrong; the message names it"),
+        ErrorCode(
+            "PERSISTED_QUERY_NOT_FOUND", 400, "no document with this id for you: send the text (with its hash) instead"
+        ),
+        ErrorCode("TRUSTED_DOCUMENT_REQUIRED", 400, "an agency runs only the documents registered for it here"),
+        ErrorCode(
+            "INTROSPECTION_DISABLED", 400, "schema introspection is off for partners unless their agreement allows it"
+        ),
         ErrorCode("NOT_FOUND", 404, "no such thing in your scope (outside it is the same as absent)"),
         ErrorCode("FORBIDDEN", 403, "you may not do this"),
         ErrorCode("FORBIDDEN_FIELD", 200, "a field you may not read on this official, or filter or order by"),
@@ -51,8 +58,15 @@ CODES: Final = {
         ErrorCode(
             "IDEMPOTENCY_CONFLICT", 409, "the Idempotency-Key belongs to another request, or was answered meanwhile"
         ),
+        ErrorCode(
+            "THROTTLED", 429, "your agency is over its budget or its concurrent requests; retry after Retry-After"
+        ),
         ErrorCode("RECEIPT_UNAVAILABLE", 503, "the receipt log could not record the receipt, so no data was sent"),
+        ErrorCode("AUDIT_UNAVAILABLE", 503, "the audit could not record the request, so nothing was sent or done"),
         ErrorCode("SERVICE_UNAVAILABLE", 503, "a dependency (the database) is down or busy; retry after Retry-After"),
+        ErrorCode(
+            "MAINTENANCE", 503, "an announced maintenance window: reads only, nothing was done; retry after Retry-After"
+        ),
         ErrorCode("INTERNAL", 500, "our fault; the detail is in the server log, never in the answer"),
     )
 }

@@ -37,6 +37,16 @@ def head() -> str:
     return revision
 
 
+@cache
+def later_than_head(revision: str) -> bool:
+    """Whether `revision` is none of this code's migrations: a later release's, applied before this process
+    is replaced (migrations are backwards-compatible, so the code before them keeps serving meanwhile)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config("")).get_revision(revision) is None
+    except CommandError:
+        return True
+
+
 def display(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 

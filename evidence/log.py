@@ -12,16 +12,14 @@ O(log² n) stored hashes.
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import work as db_work
 from db.errors import BadInput, NotFound
+from db.group import GroupCommit
 from db.queries import receipts
-from db.work import DatabaseWork
 from evidence import merkle
 from evidence.canonical import canonical_json
 from evidence.crypto import KeyRing
@@ -32,18 +30,8 @@ log = logging.getLogger("ccvc.receipts")
 
 RECEIPT_TYP: Final = "ccvc-receipt+jws"
 CHECKPOINT_TYP: Final = "ccvc-checkpoint+jws"
-MAX_BATCH: Final = 256
 # Leaves hashed per transaction when catching the tree up: bounded memory and lock time.
 HASH_CHUNK: Final = 50_000
-
-
-@dataclass(slots=True)
-class _Pending:
-    payload: dict[str, Any]
-    account_id: int
-    done: asyncio.Future[IssuedReceipt]
-    # The requester's database work, which gets its share of the batch's statements.
-    work: DatabaseWork | None
 
 
 class ReceiptLog:
@@ -51,73 +39,19 @@ class ReceiptLog:
         self.engine = engine
         self.keys = keys
         self.log_id = log_id
-        self._pending: list[_Pending] = []
-        self._writer: asyncio.Task[None] | None = None
+        # Receipts of reads are appended in batches (group commit): (payload, account id) each.
+        self._batches = GroupCommit(engine, self._write_in, _unavailable, what="receipt log")
         # One catch-up at a time per process: the log endpoints are open to anyone, and concurrent
         # callers would otherwise each hash the same unhashed tail.
         self._hashing: asyncio.Lock | None = None
 
+    async def drain(self) -> None:
+        """Wait for the batch writer to give its connection back (before the engine is disposed)."""
+        await self._batches.drain()
+
     async def append(self, payload: dict[str, Any], *, account_id: int) -> IssuedReceipt:
         """Number, sign and durably store one receipt; `payload` gets `log_index` and `data_version`."""
-        done: asyncio.Future[IssuedReceipt] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(payload, account_id, done, db_work.current()))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches())
-        # Shielded: a caller that goes away does not cancel the batch its receipt is in.
-        return await asyncio.shield(done)
-
-    async def _write_batches(self) -> None:
-        """Write batches while receipts wait. Back-to-back batches share one connection, checked (and
-        pinged) once when the run starts: under load that saves a round trip per batch, and a batch's
-        round trips are what its receipts wait for. A batch that fails gives its connection up (a lost
-        connection is then invalidated), and the next batch starts on a fresh one."""
-        while self._pending:
-            try:
-                conn = await self.engine.connect()
-            except Exception as error:  # no connection to be had: the next batch fails, not waits
-                self._fail(self._take(), error)
-                continue
-            try:
-                while self._pending and await self._write_next(conn):
-                    pass
-            finally:
-                await self._close(conn)
-
-    @staticmethod
-    async def _close(conn: AsyncConnection) -> None:
-        try:
-            await conn.close()
-        except Exception:  # a connection that broke: the pool has invalidated it, and every batch has its answer
-            log.warning("Closing the receipt log's connection failed", exc_info=True)
-
-    def _take(self) -> list[_Pending]:
-        batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        return batch
-
-    def _fail(self, batch: list[_Pending], error: Exception) -> None:
-        log.error("Could not append %d receipts to the log", len(batch), exc_info=error)
-        failure = ReceiptUnavailable("The receipt log is unavailable; nothing was served, try again")
-        failure.__cause__ = error
-        for item in batch:
-            if not item.done.done():
-                item.done.set_exception(failure)
-
-    async def _write_next(self, conn: AsyncConnection) -> bool:
-        """One batch, in a transaction of its own on `conn`; False when it failed."""
-        batch = self._take()
-        try:
-            with db_work.measure() as work:
-                async with conn.begin():
-                    issued = await self._write_in(conn, [(item.payload, item.account_id) for item in batch])
-        except Exception as error:
-            self._fail(batch, error)
-            return False
-        for item, receipt in zip(batch, issued, strict=True):
-            if item.work is not None:
-                item.work.add_share(work, len(batch))
-            if not item.done.done():
-                item.done.set_result(receipt)
-        return True
+        return await self._batches.submit((payload, account_id))
 
     async def append_in(self, conn: AsyncConnection, payload: dict[str, Any], *, account_id: int) -> IssuedReceipt:
         """Number, sign and store one receipt inside the caller's transaction: it is in the log exactly
@@ -240,6 +174,10 @@ class ReceiptLog:
             "timestamp": int(time.time() * 1000),
         }
         return head | {"signature": self.keys.sign_compact(canonical_json(head), typ=CHECKPOINT_TYP)}
+
+
+def _unavailable() -> ReceiptUnavailable:
+    return ReceiptUnavailable("The receipt log is unavailable; nothing was served, try again")
 
 
 def checkpoint_body(checkpoint: dict[str, Any]) -> dict[str, Any]:

@@ -19,32 +19,43 @@ from starlette.routing import Route, WebSocketRoute
 from db.engine import Limits, create_engine, unavailable
 from db.errors import DomainError
 from db.events import Listener
-from evidence.log import ReceiptLog
 from evidence.receipts import Receipts
+from gateway.audit import AuditTrail
 from gateway.auth import JWT_BEARER_ASSERTION, Authenticator, load_keys
+from gateway.budgets import Budgets
 from gateway.config import Settings, get_settings
 from gateway.dashboard import dashboard_routes
+from gateway.documents import TrustedDocuments
 from gateway.errors import PasswordGrantRefused, json_error, unavailable_response
 from gateway.evidence import export_routes, log_routes
 from gateway.graphql import GraphQLView, read_capped_body, shape
 from gateway.health import Readiness, healthz
 from gateway.ide import ide_routes
 from gateway.logs import RequestIds
+from gateway.maintenance import Maintenance
+from gateway.metrics import CountedEventBus, CountedReceiptLog
+from gateway.metrics import install as install_metrics
 from gateway.site import site_routes
 from gateway.sync import sync_routes
 from gateway.timing import TimePhases
 from policies.authorizer import Authorizer
 from policies.written import Scopes
-from resolvers.events import EventBus
 from resolvers.months import Calendar, utc_now
 from schema import Schema, build_schema, sdl
 
 log = logging.getLogger("ccvc.app")
 
 MAX_FORM_BYTES = 8192
+# The audit's own pool (gateway/audit.py): one connection writes a batch while the next gathers.
+AUDIT_POOL_SIZE: Final = 2
 
 
-def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> Schema:
+def schema_for(
+    settings: Settings,
+    authorizer: Authorizer | None = None,
+    budgets: Budgets | None = None,
+    maintenance: Maintenance | None = None,
+) -> Schema:
     return build_schema(
         authorizer=authorizer or Authorizer(),
         max_depth=settings.max_query_depth,
@@ -54,7 +65,12 @@ def schema_for(settings: Settings, authorizer: Authorizer | None = None) -> Sche
         max_cost=settings.max_query_cost,
         max_statements=settings.max_query_statements,
         compiled=settings.compiled_reads,
-        extensions=[TimePhases] if settings.server_timing_enabled else [],
+        extensions=[
+            # Before the budgets: a mutation refused for maintenance runs nothing and spends nothing.
+            *([maintenance.extension()] if maintenance is not None else []),
+            *([TimePhases] if settings.server_timing_enabled else []),
+            *([budgets.extension()] if budgets is not None else []),  # agencies' budgets, extensions.cost
+        ],
     )
 
 
@@ -70,18 +86,44 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             statement_seconds=settings.db_statement_timeout_seconds,
         ),
     )
+    # The audit writes on a small pool of its own: a request pool exhausted by slow reads must not keep it
+    # from recording, nor its batches take connections the requests wait for (gateway/audit.py).
+    audit = AuditTrail(
+        create_engine(
+            settings.database_url,
+            pool_size=AUDIT_POOL_SIZE,
+            limits=Limits(
+                connect_seconds=settings.db_connect_timeout_seconds,
+                pool_seconds=settings.db_pool_timeout_seconds,
+                statement_seconds=settings.db_statement_timeout_seconds,
+            ),
+        )
+    )
     keys = load_keys(settings)
     if settings.env == "production" and settings.server_timing_enabled:
         log.warning("CCVC_SERVER_TIMING is on in production: every response tells its caller its timings")
     authenticator = Authenticator(settings, keys, engine)
     authorizer = Authorizer()
-    receipt_log = ReceiptLog(engine, keys, log_id=settings.issuer)
+    receipt_log = CountedReceiptLog(engine, keys, log_id=settings.issuer)  # counted for /metrics
     receipts = Receipts(receipt_log, keys, engine, issuer=settings.issuer, policy_version=authorizer.version)
     scopes = Scopes(authorizer, engine, ttl_seconds=settings.account_cache_seconds)
-    events = EventBus()
+    events = CountedEventBus()
     # With PostgreSQL, approvals in any gateway process reach this one's subscribers (LISTEN/NOTIFY).
     listener = Listener(settings.database_url, events.deliver_json) if engine.dialect.name == "postgresql" else None
-    schema = schema_for(settings, authorizer)
+    budgets = Budgets.from_settings(settings)  # per agency: cost buckets (shared through Redis) and requests at once
+    # Announced maintenance (gateway/maintenance.py): the windows, read on a connection of their own.
+    maintenance = Maintenance(
+        create_engine(
+            settings.database_url,
+            pool_size=1,
+            limits=Limits(
+                connect_seconds=settings.db_connect_timeout_seconds,
+                pool_seconds=settings.db_pool_timeout_seconds,
+                statement_seconds=settings.db_statement_timeout_seconds,
+            ),
+        )
+    )
+    schema = schema_for(settings, authorizer, budgets, maintenance)
     schema.shape_error = shape
     schema_text = sdl(schema)
     view = GraphQLView(
@@ -99,9 +141,24 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         small_cell=settings.small_cell,
         events=events,
         max_tokens=settings.max_query_tokens,
+        audit=audit,
+        documents=TrustedDocuments(
+            engine,
+            required=settings.trusted_documents_mode == "agencies",
+            introspection_by_agreement=settings.partner_introspection_mode == "agreement",
+            cache_seconds=settings.trusted_documents_cache_seconds,
+        ),
+        budgets=budgets,
     )
 
-    readyz = Readiness(engine, keys, retry_after=settings.retry_after_seconds, listener=listener).respond
+    readyz = Readiness(
+        engine,
+        keys,
+        retry_after=settings.retry_after_seconds,
+        listener=listener,
+        budgets=budgets,
+        maintenance=maintenance,
+    ).respond
 
     async def jwks(_: Request) -> Response:
         keys.refresh()
@@ -126,6 +183,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         yield
         if listener is not None:
             await listener.stop()
+        await audit.close()
+        await budgets.close()
+        await maintenance.close()
+        await receipt_log.drain()
         await engine.dispose()
 
     app = Starlette(
@@ -137,8 +198,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             Route("/graphql", view.endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),  # subscriptions (graphql-transport-ws)
             *log_routes(receipt_log, receipts),
-            *export_routes(authenticator, engine),
-            *sync_routes(engine),
+            *export_routes(authenticator, engine, audit),
+            *sync_routes(engine, maintenance),
             *dashboard_routes(),
             *(ide_routes() if settings.graphiql_enabled else []),
             *site_routes(settings, authenticator, sdl=lambda: schema_text),
@@ -157,8 +218,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.state.receipt_log = receipt_log
     app.state.receipts = receipts
     app.state.events = events
+    app.state.audit = audit
+    app.state.budgets = budgets
+    app.state.maintenance = maintenance
     app.state.listener = listener
     app.state.reader = schema.reader  # the compiled read path's counts (None when it is turned off)
+    install_metrics(app)  # GET /metrics, and every request measured (gateway/metrics.py)
     return app
 
 

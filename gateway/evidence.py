@@ -1,6 +1,7 @@
 """HTTP endpoints for the evidence: the receipt log (tree heads, inclusion and consistency proofs, a
 receipt's public view by its id: open to anyone, they reveal hashes and dates only) and exported files (their requester only, until they expire)."""
 
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -12,8 +13,10 @@ from starlette.routing import Route
 
 from db.errors import BadInput, DomainError, NotFound
 from db.queries import exports
+from db.queries.audit import Record
 from evidence.log import ReceiptLog
 from evidence.receipts import Receipts
+from gateway.audit import AUDIT_RETRY_AFTER, AuditTrail, AuditUnavailable, event_of
 from gateway.auth import Authenticator
 from gateway.errors import json_error
 from resolvers.exports import FORMATS
@@ -38,6 +41,8 @@ def _answering(handler: Handler) -> Handler:
     async def guarded(request: Request) -> Response:
         try:
             return await handler(request)
+        except AuditUnavailable as error:
+            return json_error(error.message, error.code, headers={"Retry-After": str(AUDIT_RETRY_AFTER)})
         except DomainError as error:
             return json_error(error.message, error.code)
         # A database that is down reaches the application's handler: 503 with Retry-After.
@@ -80,8 +85,9 @@ def _rid(request: Request) -> str:
     return rid
 
 
-def export_routes(authenticator: Authenticator, engine: AsyncEngine) -> list[Route]:
+def export_routes(authenticator: Authenticator, engine: AsyncEngine, audit: AuditTrail | None = None) -> list[Route]:
     async def download(request: Request) -> Response:
+        started = time.perf_counter()
         principal = await authenticator.from_authorization(request.headers.get("authorization"))
         export_id = request.path_params["export_id"]
         row = None
@@ -90,6 +96,25 @@ def export_routes(authenticator: Authenticator, engine: AsyncEngine) -> list[Rou
                 row = await exports.get_for_account(
                     conn, export_id=export_id, account_id=principal.account_id, now=datetime.now(UTC)
                 )
+        if audit is not None:
+            # The file leaves now: recorded first (its making recorded whose data it holds, with this
+            # receipt), and not sent when the audit cannot record it.
+            found = row is not None
+            await audit.record(
+                Record(
+                    event_of(
+                        principal,
+                        status=200 if found else 404,
+                        codes=[] if found else ["NOT_FOUND"],
+                        started=started,
+                        operation_type="download",
+                        operation_name=f"export {row.format}" if row is not None else "export",
+                        receipt_id=row.rid if row is not None else None,
+                        official_count=row.row_count if row is not None else 0,
+                    ),
+                    accesses=[],
+                )
+            )
         if row is None:
             raise NotFound("No such export for you, or it has expired")
         return Response(

@@ -6,19 +6,29 @@ here, so no stack trace or driver message ever reaches the caller.
 """
 
 import logging
+import time
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timedelta
 from typing import Any, Final, cast
 
 import orjson
 import rfc8785
 from cross_web import HTTPException
-from graphql import GraphQLError, GraphQLFormattedError, OperationDefinitionNode, OperationType, parse
-from sqlalchemy.ext.asyncio import AsyncEngine
+from graphql import (
+    GraphQLError,
+    GraphQLFormattedError,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+    parse,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry import Schema
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -31,14 +41,19 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from db.engine import unavailable
 from db.errors import BadInput, DomainError, Unavailable
+from db.queries.audit import Record
 from db.scoping import NOTHING, Scope
 from evidence.canonical import canonical_sha256
 from evidence.errors import ReceiptUnavailable
 from evidence.receipts import Receipts
 from evidence.records import draft_for
+from gateway.audit import AuditTrail, AuditUnavailable, event_of, record_of
 from gateway.auth import Authenticator
-from gateway.errors import json_error, unavailable_response
+from gateway.budgets import Budgets, throttling
+from gateway.documents import TRUSTED_ONLY, TrustedDocuments, names_a_document
+from gateway.errors import Throttled, json_error, throttled_response, unavailable_response
 from gateway.ide import ide_html
+from gateway.maintenance import under_maintenance
 from gateway.site import public_base
 from gateway.timing import HEADER as TIMING_HEADER
 from gateway.timing import phase, timing
@@ -50,6 +65,8 @@ from resolvers.events import EventBus
 from resolvers.loaders import Loaders
 from resolvers.months import Calendar
 from resolvers.transaction import Transaction
+from schema.audit import redact
+from schema.common import core
 
 log = logging.getLogger("ccvc.graphql")
 
@@ -180,17 +197,56 @@ class _SubscriptionsOnly(BaseGraphQLTransportWSHandler[RequestContext, None]):
     receipt, its limits and its one transaction (GraphQLView._answer), none of which a socket has."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        max_tokens = cast("GraphQLView", self.view).max_tokens
-        if self.connection_acknowledged and not _subscriptions_only(message["payload"]["query"], max_tokens):
-            await self._refuse(message, "Over WebSocket only subscriptions run: send queries and mutations over HTTP")
+        if not self.connection_acknowledged:  # strawberry closes the socket (4401)
+            await super().handle_subscribe(message)
             return
-        if self.connection_acknowledged and len(self.operations) >= MAX_SUBSCRIPTIONS:
-            await self._refuse(message, f"A connection holds at most {MAX_SUBSCRIPTIONS} subscriptions")
+        refusal = await self._refusal(message)
+        if not await self._recorded(message, refusal):
+            return
+        if refusal is not None:
+            await self._refuse(message, *refusal)
             return
         await super().handle_subscribe(message)
 
-    async def _refuse(self, message: SubscribeMessage, reason: str) -> None:
-        error: GraphQLFormattedError = {"message": reason, "extensions": {"code": "BAD_REQUEST"}}
+    async def _refusal(self, message: SubscribeMessage) -> tuple[str, str] | None:
+        """Why this subscribe is refused (the message, the code), or None."""
+        view = cast("GraphQLView", self.view)
+        query = message["payload"]["query"]
+        if not _subscriptions_only(query, view.max_tokens):
+            return "Over WebSocket only subscriptions run: send queries and mutations over HTTP", "BAD_REQUEST"
+        if len(self.operations) >= MAX_SUBSCRIPTIONS:
+            return f"A connection holds at most {MAX_SUBSCRIPTIONS} subscriptions", "BAD_REQUEST"
+        if not await view.documents.trusted(self.context.principal, query):
+            return TRUSTED_ONLY, "TRUSTED_DOCUMENT_REQUIRED"
+        return None
+
+    async def _recorded(self, message: SubscribeMessage, refusal: tuple[str, str] | None) -> bool:
+        """Whether the audit holds this subscribe (refused, when it cannot: nothing unrecorded starts)."""
+        view = cast("GraphQLView", self.view)
+        if view.audit is None:
+            return True
+        payload = message["payload"]
+        query = payload["query"] if isinstance(payload["query"], str) else None
+        name, variables = view.described(query, payload.get("operationName"), payload.get("variables"))
+        event = event_of(
+            self.context.principal,
+            status=200 if refusal is None else 400,
+            codes=[] if refusal is None else [refusal[1]],
+            started=time.perf_counter(),
+            operation_type="subscription",
+            operation_name=name,
+            query=query,
+            variables=variables,
+        )
+        try:
+            await view.audit.record(Record(event, accesses=[]))
+        except AuditUnavailable as error:
+            await self._refuse(message, error.message, error.code)
+            return False
+        return True
+
+    async def _refuse(self, message: SubscribeMessage, reason: str, code: str = "BAD_REQUEST") -> None:
+        error: GraphQLFormattedError = {"message": reason, "extensions": {"code": code}}
         await self.send_message(ErrorMessage(id=message["id"], type="error", payload=[error]))
 
 
@@ -228,6 +284,9 @@ class GraphQLView(GraphQL[RequestContext, None]):
         small_cell: int = 5,
         events: EventBus | None = None,
         max_tokens: int = 10_000,
+        audit: AuditTrail | None = None,
+        documents: TrustedDocuments | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -240,6 +299,7 @@ class GraphQLView(GraphQL[RequestContext, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.events = events
+        self.audit = audit  # None: requests are not audited (tests of other parts that build a view alone)
         self.max_tokens = max_tokens  # a WebSocket's documents are parsed once more, no further than this
         self.authenticator = authenticator
         self.scopes = scopes
@@ -251,6 +311,24 @@ class GraphQLView(GraphQL[RequestContext, None]):
         self.public_url = public_url
         self.small_cell = small_cell
         self.retry_after = retry_after
+        self.documents = documents or TrustedDocuments(engine)  # documents by id; agencies held to them or not
+        self.budgets = budgets  # None: no agency has a budget (tests of other parts that build a view alone)
+
+    def described(
+        self, query: str | None, operation_name: str | None, variables: object
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """A subscription as the audit keeps it: its operation's name (the document's own, when the
+        message names none) and its variables redacted (schema/audit.py redact)."""
+        try:
+            document = parse(query, max_tokens=self.max_tokens) if query is not None else None
+        except GraphQLError:
+            document = None
+        if document is None:
+            return operation_name, None
+        operation = get_operation_ast(document, operation_name)
+        name = operation_name or (operation.name.value if operation is not None and operation.name else None)
+        given = variables if isinstance(variables, dict) else None
+        return name, redact(core(cast("Schema", self.schema)), document, operation_name, given)
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> RequestContext:
         """A WebSocket's context, before its connection_init says who subscribes (on_ws_connect): no one,
@@ -290,6 +368,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(ide_html())  # strawberry's page, its assets served by us (gateway/ide.py)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming its document by id has no `query`, and is a request all the same.
+        return super().should_render_graphql_ide(request) and not names_a_document(request.query_params)
+
     async def execute_single(  # noqa: PLR0917 (strawberry's signature)
         self,
         request: Request,
@@ -303,6 +385,10 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if request.state.ccvc_receipt:
             _check_receipt_variables(request_data.variables)  # before anything runs, not after a write
         try:
+            prepared = await self.documents.prepare(request, context, request_data)
+            if isinstance(prepared, ExecutionResult):  # a document named by id and not found, or not trusted
+                return prepared
+            request_data = prepared
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
@@ -339,14 +425,23 @@ class GraphQLView(GraphQL[RequestContext, None]):
         if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE and is_request_error(result):
             request.state.ccvc_status = 400
             del response["data"]
+        if (refused := throttling(result)) is not None:  # its agency's budget could not pay for it
+            request.state.ccvc_status, request.state.ccvc_headers = 429, refused.headers
+        if (closed := under_maintenance(result)) is not None:  # a mutation during announced maintenance
+            request.state.ccvc_status, request.state.ccvc_headers = 503, closed.headers
+        request.state.ccvc_data_sent = "data" in response and data is not None  # whose data left: the audit's
+        request.state.ccvc_codes = []
         if result.errors:
             with phase("serialize"):
-                response["errors"] = [_format(error) for error in in_answer_order(result.errors, result.data)]
+                formatted = [_format(error) for error in in_answer_order(result.errors, result.data)]
+            response["errors"] = cast(Any, formatted)
+            request.state.ccvc_codes = [error["extensions"]["code"] for error in formatted]
         if result.extensions:
             response["extensions"] = result.extensions
         if context is not None and data is not None and request.state.ccvc_receipt:
             receipt = await self._receipt(context, data)
             response["extensions"] = {**(response.get("extensions") or {}), **receipt}
+            request.state.ccvc_receipt_id = receipt["receiptId"]
         return response
 
     async def _receipt(self, context: RequestContext, data: dict[str, Any]) -> dict[str, str]:
@@ -379,22 +474,55 @@ class GraphQLView(GraphQL[RequestContext, None]):
         return response
 
     async def _respond(self, request: Request) -> Response:
+        started = request.state.ccvc_started = time.perf_counter()
         try:
-            return await self._answer(request)
+            response = await self._answer(request)
         except Exception as error:
-            if unavailable(error):
-                log.warning("Answered 503: the database is unavailable (%s)", type(error).__name__)
-                return unavailable_response(self.retry_after)
-            raise
+            if not unavailable(error):
+                # Recorded as what the middleware answers (500 INTERNAL, the error in the log), then answered.
+                await self._audited(request, json_error("Internal error", "INTERNAL"), started)
+                raise
+            log.warning("Answered 503: the database is unavailable (%s)", type(error).__name__)
+            response = unavailable_response(self.retry_after)
+        return await self._audited(request, response, started)
+
+    async def _audited(self, request: Request, response: Response, started: float) -> Response:
+        """`response`, once the audit holds its record (unless its transaction's commit wrote it already);
+        503 AUDIT_UNAVAILABLE instead when the audit cannot: nothing leaves unrecorded."""
+        principal: Principal | None = getattr(request.state, "ccvc_principal", None)
+        if self.audit is None or principal is None or getattr(request.state, "ccvc_audited", False):
+            return response
+        context: RequestContext = getattr(request.state, "ccvc_context", None) or self._context(
+            request, principal, NOTHING, transaction=None
+        )
+        try:
+            await self.audit.record(record_of(request, context, response, started))
+        except AuditUnavailable as error:
+            if response.status_code == 503:
+                return response  # nothing left or changed, and its own reason (the database is down) says more
+            return self._instead(request, error)
+        return response
+
+    def _instead(self, request: Request, error: DomainError) -> Response:
+        """A 503 with Retry-After in place of the answer the request had: the status and headers that answer
+        earned (a 429's, a 400's) go with it (found by review)."""
+        request.state.ccvc_status, request.state.ccvc_headers = 503, {}
+        return json_error(error.message, error.code, headers={"Retry-After": str(self.retry_after)})
+
+    def _running(self, principal: Principal) -> AbstractAsyncContextManager[None]:
+        """One of the principal's agency's places in this process while its request runs (gateway/budgets.py)."""
+        return self.budgets.running(principal) if self.budgets is not None else nullcontext()
 
     async def _answer(self, request: Request) -> Response:
-        if request.method == "GET" and "query" not in request.query_params and self.graphql_ide:
+        params = request.query_params
+        if request.method == "GET" and "query" not in params and not names_a_document(params) and self.graphql_ide:
             return await self.render_graphql_ide(request)
         try:
             with phase("auth"):
                 principal = await self.authenticator.from_authorization(request.headers.get("authorization"))
         except DomainError as error:
             return json_error(error.message, error.code)
+        request.state.ccvc_principal = principal  # from here on, the request is audited (_audited)
         if request.method == "POST":
             body = await read_capped_body(request, self.max_body_bytes)
             if body is None:
@@ -413,11 +541,27 @@ class GraphQLView(GraphQL[RequestContext, None]):
             key, body = idempotency_key(request), await request.body()
             if key is not None and (kept := await replay(self.engine, principal, key, body)) is not None:
                 return kept
-            response = await self.run(request, context=context)
+            async with self._running(principal):
+                response = await self.run(request, context=context)
             failed = getattr(request.state, "ccvc_failed", False)
-            return await settle(transaction, response, failed=failed, principal=principal, key=key, body=body)
-        except ReceiptUnavailable as error:
-            return json_error(error.message, error.code)
+            started: float = request.state.ccvc_started
+            written: list[bool] = []
+
+            async def audit_in(conn: AsyncConnection, answer: Response) -> None:
+                # A request that wrote: its audit record is committed with its writes, or neither is.
+                if self.audit is not None:
+                    await self.audit.record_in(conn, record_of(request, context, answer, started))
+                    written.append(True)
+
+            settled = await settle(
+                transaction, response, failed=failed, principal=principal, key=key, body=body, before_commit=audit_in
+            )
+            request.state.ccvc_audited = bool(written)  # committed: settle returned
+            return settled
+        except (ReceiptUnavailable, AuditUnavailable) as error:
+            return self._instead(request, error)
+        except Throttled as error:  # its agency has as many requests running here as it may
+            return throttled_response(error)
         except BadInput as error:  # a request refused before it runs; resolvers' errors are answers
             return json_error(error.message, error.code, 400)
         except HTTPException as error:
@@ -435,6 +579,7 @@ def _as_negotiated(request: Request, response: Response) -> Response:
     if negotiate(request.headers.get("accept")) == GRAPHQL_RESPONSE:
         response.headers["content-type"] = GRAPHQL_RESPONSE
     response.status_code = getattr(request.state, "ccvc_status", response.status_code)
+    response.headers.update(getattr(request.state, "ccvc_headers", {}))
     return response
 
 

@@ -17,16 +17,20 @@ from starlette.routing import Route
 from db.errors import DomainError
 from gateway.errors import json_error
 from gateway.graphql import read_capped_body
+from gateway.maintenance import Maintenance, maintenance_response
 from policies.written import today
 from resolvers.sync import MAX_BUNDLE_BYTES, apply_bundle, batch_view
 
 
-def sync_routes(engine: AsyncEngine) -> list[Route]:
+def sync_routes(engine: AsyncEngine, maintenance: Maintenance | None = None) -> list[Route]:
     # One bundle at a time per process, its body read only once its turn comes: a bundle may be tens of
     # megabytes, and the signature is checked only after the body is in memory.
     turn = asyncio.Semaphore(1)
 
     async def receive(request: Request) -> Response:
+        # A write: refused during announced maintenance before its body is read or anything applied.
+        if maintenance is not None and (refusal := await maintenance.refusal()) is not None:
+            return maintenance_response(refusal)
         async with turn:
             return await _receive(request)
 

@@ -4,10 +4,11 @@ a retry after a lost answer gets the same answer instead of acting twice (the IE
 "The Idempotency-Key HTTP Header Field": one key, one request, one answer, for 24 hours)."""
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -60,9 +61,11 @@ async def settle(
     principal: Principal,
     key: str | None,
     body: bytes,
+    before_commit: Callable[[AsyncConnection, Response], Awaitable[None]] | None = None,
 ) -> Response:
     """Commit the request's writes if the answer is a success, keeping it for its Idempotency-Key;
-    otherwise leave them to be rolled back (Transaction.close), so an error has changed nothing."""
+    otherwise leave them to be rolled back (Transaction.close), so an error has changed nothing.
+    `before_commit` writes what must be committed with them, given the answer (the audit's record)."""
     if not transaction.open or failed or response.status_code != 200:
         return response
     if key is not None:
@@ -84,5 +87,7 @@ async def settle(
                 "send it again to get that answer",
                 "IDEMPOTENCY_CONFLICT",
             )
+    if before_commit is not None:
+        await before_commit(await transaction.connection(), response)
     await transaction.commit()
     return response

@@ -435,6 +435,7 @@ def _connection_value(
     writers = iter(compiled.writers)
     value: dict[str, Any] = {}
     exposed = False
+    named: list[Any] = []
     for part in root.parts:
         key = part.at.key
         match part:
@@ -443,10 +444,12 @@ def _connection_value(
             case TotalCount():
                 value[key] = total
             case PageInfoPlan():
-                ends = cursors(page[:1] + page[1:][-1:])  # the first and the last row's
+                ends = page[:1] + page[1:][-1:]  # the first and the last row
                 value[key] = _page_info(
-                    part, ends, has_next=len(rows) > request.limit, has_previous=request.after is not None
+                    part, cursors(ends), has_next=len(rows) > request.limit, has_previous=request.after is not None
                 )
+                if any(name in CURSORS for _, name in part.parts):
+                    named.extend(ends)  # a cursor names its row (its id, its sort value): it leaves with it
             case Nodes():
                 write = next(writers)
                 value[key] = [write(row, (*path, key, i), run) for i, row in enumerate(page)]
@@ -458,11 +461,14 @@ def _connection_value(
                     _edge(part, write_node, row, texts[i], (*path, key, i), run) for i, row in enumerate(page)
                 ]
                 exposed = True
-    if exposed:
-        at_top = columns.index("top_unit_id")
-        for row in page:
-            ctx.exposed.record(row[at_id], row[at_mask], row[at_top])
+    at_top = columns.index("top_unit_id")
+    for row in page if exposed else named:
+        ctx.exposed.record(row[at_id], row[at_mask], row[at_top])
     return value
+
+
+# PageInfo's fields that carry a row's cursor.
+CURSORS: Final = frozenset({"startCursor", "endCursor"})
 
 
 def _page_info(part: PageInfoPlan, cursors: list[str], *, has_next: bool, has_previous: bool) -> dict[str, Any]:

@@ -27,6 +27,12 @@ APPROVE: Final = "approve"
 AGGREGATE: Final = "aggregate"
 # Importing a ministry's signed bundle of approved records by hand (resolvers/sync.py).
 SYNC: Final = "sync"
+# Reading the audit (resolvers/audit.py): who read a record (its access log), and, over every row, the
+# whole audit (auditEvents).
+AUDIT: Final = "audit"
+# Announcing and cancelling maintenance windows, during which the gateway answers reads only
+# (resolvers/maintenance.py).
+MAINTAIN: Final = "maintain"
 
 # Field decisions that need no row check (see policy.csv); every other group is a data group.
 PUBLIC: Final = "public"

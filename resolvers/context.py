@@ -45,9 +45,24 @@ class RequestContext:
     operation: Operation | None = None
     # Whether the request named its operation (`operationName`): a document of several needs it.
     operation_named: bool = False
+    # Whether the caller may introspect the schema (a partner in production only by agreement; the
+    # gateway decides per request, gateway/documents.py; schema/introspection.py refuses).
+    introspection: bool = True
     # Which path answered: "compiled" (planner/) or "resolvers" (the fallback); None before execution.
     read_path: str | None = None
+    # The operation's static cost (fields of the answer, rows of an export: schema/cost.py), once worked
+    # out before execution, refused or not: what an agency's budget is charged (gateway/budgets.py) and
+    # `extensions.cost.requested` says. None when the request never got that far.
+    cost: int | None = None
     exposed: Exposure = field(default_factory=Exposure)
+    # The files this request made (exports, CVs): the officials each holds, and the receipt that lists
+    # them; the audit records them beside what the answer itself carried (resolvers/audit.py).
+    files: list[tuple[Exposure, str]] = field(default_factory=list)
+    # The officials whose pending changes (their proposed values, or whose they are) the answer showed, read
+    # through the review scope: the audit records them beside `exposed` (resolvers/audit.py).
+    reviewed: set[int] = field(default_factory=set)
+    # The operation's variables as the audit keeps them: free text replaced (schema/audit.py redact).
+    audit_variables: dict[str, Any] | None = None
     # The gateway gives each request one write transaction, which it commits after the whole answer
     # (resolvers.transaction); without one (the CLI), each write commits on its own.
     transaction: Transaction | None = None

@@ -23,3 +23,10 @@ class CostExceeded(DomainError):
     """The request's static cost (schema/cost.py) is over a maximum: refused before any statement runs."""
 
     code = "MAX_COST_EXCEEDED"
+
+
+class IntrospectionDisabled(DomainError):
+    """A partner asked for `__schema` or `__type` where introspection is off for it (production, unless
+    its agreement allows it): refused while the document is validated, before anything runs."""
+
+    code = "INTROSPECTION_DISABLED"

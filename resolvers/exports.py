@@ -302,6 +302,7 @@ async def store(
             now=now,
             expires_at=now + EXPORT_TTL,
         )
+    ctx.files.append((exposure, issued.rid))
     return ExportResult(
         id=export_id,
         format=format,

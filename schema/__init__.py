@@ -10,6 +10,7 @@ from strawberry.extensions import MaxTokensLimiter, ParserCache, SchemaExtension
 from planner.run import Reader
 from policies.authorizer import Authorizer
 from schema.aggregates import AggregateQueries
+from schema.audit import AuditQueries
 from schema.changes import ChangeMutations, ChangeQueries
 from schema.codes import CodeQueries
 from schema.common import core
@@ -18,7 +19,9 @@ from schema.cost import check_rules
 from schema.events import Subscription
 from schema.exports import ExportMutations
 from schema.grants import GrantMutations, GrantQueries
+from schema.introspection import PartnerIntrospection
 from schema.limits import DEFAULT_LIMITS, DOCUMENT_CACHE_SIZE, Costs, Limits, QueryLimits
+from schema.maintenance import MaintenanceMutations, MaintenanceQueries
 from schema.officials import OfficialQueries, held_to_catalog
 from schema.operations import OneOperation
 from schema.policy import apply_field_policy
@@ -54,12 +57,14 @@ class Query(
     ReceiptQueries,
     ChangeQueries,
     AggregateQueries,
+    AuditQueries,
+    MaintenanceQueries,
 ):
     pass
 
 
 @strawberry.type
-class Mutation(GrantMutations, ExportMutations, ChangeMutations, SyncMutations):
+class Mutation(GrantMutations, ExportMutations, ChangeMutations, SyncMutations, MaintenanceMutations):
     pass
 
 
@@ -92,6 +97,7 @@ def build_schema(
             lambda: MaxTokensLimiter(max_token_count=max_tokens),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             OneOperation,
+            PartnerIntrospection,  # before QueryLimits, which validates: adds its rule to that request's
             lambda: QueryLimits(limits, costs),  # fields, depth, aliases; validation (cached); cost and exports
             RecordOperation,
             *extensions,

@@ -79,11 +79,13 @@ class PendingChange:
         return cast("Official | None", await resolve_official_by_id(info.context, root.official_id))
 
     @field(description="The official's id")
-    def official_id(self, root: Parent) -> strawberry.ID:
+    def official_id(self, info: Ctx, root: Parent) -> strawberry.ID:
+        info.context.reviewed.add(root.official_id)  # whose change it is: the audit's (found by review)
         return strawberry.ID(str(root.official_id))
 
     @field(description="The new values it sets")
-    def changes(self, root: Parent) -> list[FieldChange]:
+    def changes(self, info: Ctx, root: Parent) -> list[FieldChange]:
+        info.context.reviewed.add(root.official_id)  # a person's values, before approval: the audit's
         return _field_changes(root.changes)
 
     @field(description="SHA-256 of the change's canonical content: what a batch's digest lists for it")

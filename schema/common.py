@@ -56,8 +56,22 @@ class Code:
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    cursors: strawberry.Private[tuple[str | None, str | None]]
+    # Called when a cursor is answered: a cursor names its row (its id, and its sort value where the
+    # caller reads it), so a page's ends leave with it (the receipt and the audit count them).
+    named: strawberry.Private[Callable[[], None] | None] = None
+
+    @strawberry.field
+    def start_cursor(self) -> str | None:
+        if self.named is not None:
+            self.named()
+        return self.cursors[0]
+
+    @strawberry.field
+    def end_cursor(self) -> str | None:
+        if self.named is not None:
+            self.named()
+        return self.cursors[1]
 
 
 @strawberry.enum

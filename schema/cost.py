@@ -25,7 +25,7 @@ bounds that before validation).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any, Final
 
@@ -38,6 +38,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
     get_named_type,
     get_nullable_type,
     get_operation_ast,
@@ -68,6 +69,7 @@ from resolvers.changes import (
 from resolvers.cv import CV_STATEMENTS
 from resolvers.exports import MAX_EXPORT_ROWS, export_statements
 from resolvers.limits import LARGEST_CODE_LIST, TreeShape
+from resolvers.maintenance import MAX_AHEAD_WINDOWS
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from resolvers.sync import SYNC_STATEMENTS
 from schema.shape import CEILING
@@ -75,6 +77,8 @@ from schema.shape import CEILING
 Args = dict[str, Any]
 Tree = Callable[[], TreeShape]
 
+# The audit record of a request that wrote: its event, and the officials it exposed.
+AUDIT_IN_TRANSACTION: Final = 2
 # The bound on an official's child records of one kind (training, family members, …): a whole career
 # fits (yearly evaluations for forty years, a salary step every two or three). It bounds the cost only:
 # an official with more records is answered in full.
@@ -84,7 +88,9 @@ LISTED_GRANTS: Final = 1000
 # Marks a connection's `nodes` and `edges`: as many as the `first` of the connection above.
 PAGE: Final = "page"
 
-CONNECTIONS: Final = frozenset({"Query.officials", "Unit.officials", "Position.holders"})
+CONNECTIONS: Final = frozenset(
+    {"Query.officials", "Unit.officials", "Position.holders", "Official.accessLog", "Query.auditEvents"}
+)
 RECORDS: Final = (
     "workHistory",
     "training",
@@ -102,6 +108,8 @@ LIST_BOUNDS: Final[dict[str, int | str | Callable[[Args, Tree], int]]] = {
     "Unit.positions": lambda args, tree: tree().most_positions,
     "OfficialConnection.nodes": PAGE,
     "OfficialConnection.edges": PAGE,
+    "AccessLogConnection.nodes": PAGE,
+    "AuditEventConnection.nodes": PAGE,
     **{f"Official.{name}": CHILD_RECORDS for name in RECORDS},
     "Query.codeList": LARGEST_CODE_LIST,
     "Query.accessGrants": LISTED_GRANTS,
@@ -116,6 +124,7 @@ LIST_BOUNDS: Final[dict[str, int | str | Callable[[Args, Tree], int]]] = {
     "UnitStaffing.positions": lambda args, tree: tree().most_positions,
     "RecordVersion.changes": MAX_VERSION_CHANGES,
     "Query.headcountHistory": MAX_MONTHS,
+    "Query.maintenanceWindows": MAX_AHEAD_WINDOWS,
 }
 
 
@@ -175,6 +184,11 @@ OWN_STATEMENTS: Final[dict[str, int | Callable[[Args], int]]] = {
     "Query.staffing": 4,  # the unit, the units below it, the filled posts, the positions
     "Query.headcountHistory": 3,  # the unit, today's count, the months' moves
     "Mutation.syncApprovedBatch": SYNC_STATEMENTS,
+    "Official.accessLog": 1,  # the reads (the unit, for a subtree's reach, through the loader)
+    "Query.auditEvents": 2,  # the events, the officials each exposed
+    "Query.maintenanceWindows": 1,
+    "Mutation.announceMaintenance": 3,  # the lock; the windows ahead counted, the window
+    "Mutation.cancelMaintenance": 2,  # the lock; the window
 }
 # Fields read through the request's loaders: one statement per wave of objects.
 LOADED: Final = frozenset(
@@ -195,6 +209,7 @@ LOADED: Final = frozenset(
         "AccessGrant.unit",
         "Official.pendingChanges",
         "Official.history",
+        "AccessLogEntry.unit",
         "PendingChange.official",
         "ApprovalBatch.unit",
         "Approval.unit",
@@ -358,7 +373,13 @@ def operation_cost(
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
         return None
-    return _Walk(schema, fragments, coerced, operation, tree, most_fields).run(root)
+    cost = _Walk(schema, fragments, coerced, operation, tree, most_fields).run(root)
+    if cost is None or (operation.operation != OperationType.MUTATION and not cost.exports):
+        return cost
+    # A request that writes (a mutation; a query making a file, the CV's) records its audit in its own
+    # transaction (gateway/audit.py); a read's record goes to the audit's own engine, in a batch shared
+    # with others, outside the request's statements.
+    return replace(cost, statements=cost.statements + AUDIT_IN_TRANSACTION)
 
 
 def _fragments(schema: GraphQLSchema, document: DocumentNode) -> dict[str, FragmentDetails] | None:

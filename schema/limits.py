@@ -118,6 +118,7 @@ class QueryLimits(SchemaExtension):
         context = execution.context
         if isinstance(context, RequestContext) and execution.result is None:
             cost = await self.cost(context)
+            context.cost = cost.fields if cost is not None else None
             refusal = None
             if cost is not None:
                 refusal = over_exports(cost.exports) or over_cost(

@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLObjectType, GraphQLSchema
 
 from db.catalog import OFFICIAL
+from resolvers.audit import resolve_access_log
 from resolvers.changes import MAX_HISTORY, resolve_history, resolve_official_changes
 from resolvers.cv import resolve_cv
 from resolvers.officials import resolve_me, resolve_official, resolve_officials
@@ -17,6 +18,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE, Page
 from resolvers.positions import resolve_position_by_id
 from resolvers.records import resolve_records
 from resolvers.units import resolve_unit_by_id
+from schema.audit import AccessLogConnection, access_log
 from schema.changes import PendingChange, RecordVersion, record_versions
 from schema.common import Code, Ctx, OrderDirection, PageInfo, Parent, code_field, field
 from schema.records import (
@@ -117,9 +119,9 @@ def _described(name: str) -> str:
 
 
 # Fields of Official about the record rather than its data: the id that names it, the changes waiting
-# for approval, the versions approvals made, its CV. Not in the catalog; the compiled path leaves them to the
+# for approval, the versions approvals made, its CV, who read it. Not in the catalog; the compiled path leaves them to the
 # resolver tree (counted).
-ABOUT_THE_RECORD: Final = frozenset({"id", "pendingChanges", "history", "cv"})
+ABOUT_THE_RECORD: Final = frozenset({"id", "pendingChanges", "history", "cv", "accessLog"})
 
 
 def held_to_catalog(schema: GraphQLSchema) -> None:
@@ -232,6 +234,16 @@ class Official:
     async def history(self, info: Ctx, root: Parent, first: int = MAX_HISTORY) -> list[RecordVersion] | None:
         return record_versions(await resolve_history(info.context, root, first))
 
+    @field(
+        description="Who read this record, newest first: each read by a partner agency or by another person (HR, "
+        "a manager), with its legal basis and the receipt that lists the record; the official's own reads are "
+        "not listed. For the official, HR of their ministry or province and the national administrator."
+    )
+    async def access_log(
+        self, info: Ctx, root: Parent, first: int = DEFAULT_PAGE_SIZE, after: str | None = None
+    ) -> AccessLogConnection | None:
+        return access_log(await resolve_access_log(info.context, root, first, after))
+
 
 @strawberry.type
 class OfficialEdge:
@@ -256,13 +268,14 @@ class OfficialConnection:
         return list(self.page.nodes)
 
     @strawberry.field
-    def page_info(self) -> PageInfo:
-        cursors = self.page.cursors
+    def page_info(self, info: Ctx) -> PageInfo:
+        cursors, nodes = self.page.cursors, self.page.nodes
+        ends = list(nodes[:1]) + list(nodes[1:][-1:])
         return PageInfo(
             has_next_page=self.page.has_next_page,
             has_previous_page=self.page.has_previous_page,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
+            cursors=(cursors[0], cursors[-1]) if cursors else (None, None),
+            named=lambda: info.context.exposed.add_all(ends),
         )
 
     @field(description="Officials matching the filter in the caller's scope, all pages together.")

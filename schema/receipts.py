@@ -9,7 +9,8 @@ from strawberry.scalars import JSON
 from evidence.records import Operation, ReceiptCheck
 from resolvers.context import RequestContext
 from resolvers.receipts import resolve_verify_receipt
-from schema.common import Ctx, field
+from schema.audit import redact
+from schema.common import Ctx, core, field
 
 
 class RecordOperation(SchemaExtension):
@@ -24,6 +25,9 @@ class RecordOperation(SchemaExtension):
                 variables=execution.variables,
                 name=execution.operation_name,
                 type=execution.operation_type.value,
+            )
+            execution.context.audit_variables = redact(
+                core(execution.schema), execution.graphql_document, execution.operation_name, execution.variables
             )
         yield
 

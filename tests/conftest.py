@@ -28,6 +28,17 @@ PASSWORD_HASH_OF = "correct horse"
 
 BACKENDS = ["sqlite"] + (["postgres"] if os.environ.get("CCVC_TEST_POSTGRES_URL") else [])
 
+# The suite sends thousands of requests as partner agencies, as fast as it can and many at once: far
+# past any agency's budget (gateway/budgets.py). Every gateway the tests start, in this process or as
+# another, reads these unless it is given figures of its own, as tests/gateway/test_budgets.py does.
+UNTHROTTLED = {
+    "CCVC_AGENCY_POINTS_PER_SECOND": "1000000000",
+    "CCVC_AGENCY_BURST": "1000000000",
+    "CCVC_AGENCY_MAX_CONCURRENT": "1000",
+}
+for _name, _value in UNTHROTTLED.items():
+    os.environ.setdefault(_name, _value)
+
 
 def _postgres_url(suffix: str = "") -> str:
     """The database CI gave the suite; with several workers (pytest -n), one database each beside it;

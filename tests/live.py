@@ -43,15 +43,16 @@ def serving(app: ASGIApp) -> Iterator[str]:
 
 
 @contextmanager
-def served_process(settings: Settings) -> Iterator[str]:
-    """`ccvc serve` as another process, on a free port, with these settings, until the block ends;
-    yields its base URL (for what must cross processes: a national gateway, LISTEN/NOTIFY)."""
+def served_process(settings: Settings, **extra: str) -> Iterator[str]:
+    """`ccvc serve` as another process, on a free port, with these settings (and `extra` CCVC_*
+    variables), until the block ends; yields its base URL (for what must cross processes: a national
+    gateway, LISTEN/NOTIFY, budgets shared through Redis)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "ccvc"), "serve", "--port", str(port)],
-        env=environment(settings),
+        env=environment(settings, **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -16,6 +16,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 from db.models.accounts import Account, Agency, AgencyKey, UsedAssertion  # noqa: E402
+from db.models.audit import AuditAccess, AuditEvent  # noqa: E402
 from db.models.changes import (  # noqa: E402
     Approval,
     MinistryKey,
@@ -24,7 +25,9 @@ from db.models.changes import (  # noqa: E402
     SignerKey,
     SyncBatch,
 )
+from db.models.documents import TrustedDocument  # noqa: E402
 from db.models.grants import AccessGrant, Agreement  # noqa: E402
+from db.models.maintenance import MaintenanceWindow  # noqa: E402
 from db.models.officials import Official  # noqa: E402
 from db.models.positions import Position  # noqa: E402
 from db.models.receipts import ExportFile, LogHead, MerkleNode, ReceiptEntry  # noqa: E402
@@ -55,6 +58,8 @@ __all__ = [
     "Agency",
     "AgencyKey",
     "Approval",
+    "AuditAccess",
+    "AuditEvent",
     "Agreement",
     "Discipline",
     "Evaluation",
@@ -62,6 +67,7 @@ __all__ = [
     "FamilyMember",
     "IdempotentRequest",
     "LogHead",
+    "MaintenanceWindow",
     "MerkleNode",
     "MinistryKey",
     "Official",
@@ -74,6 +80,7 @@ __all__ = [
     "SignerKey",
     "SyncBatch",
     "Training",
+    "TrustedDocument",
     "Unit",
     "UsedAssertion",
     "WorkHistory",

@@ -3,7 +3,7 @@ with partner agencies. The authorizer turns the rows in force into policy lines 
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, DateTime, Index
+from sqlalchemy import JSON, Column, DateTime, Index, false
 from sqlmodel import Field, SQLModel
 
 
@@ -45,3 +45,5 @@ class Agreement(SQLModel, table=True):
     valid_to: date
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # Production refuses schema introspection to partners (gateway/documents.py) unless this says yes.
+    allows_introspection: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import Agreement, table_of
@@ -43,3 +43,19 @@ async def create(
         created_at=now,
     )
     return int((await conn.execute(stmt.returning(AGREEMENT.c.id))).scalar_one())
+
+
+async def allows_introspection(conn: AsyncConnection, *, agency_id: int, today: date) -> bool:
+    """Whether an agreement of the agency in force today lets it introspect the schema."""
+    rows = await active_for_agency(conn, agency_id=agency_id, today=today)
+    return any(row.allows_introspection for row in rows)
+
+
+async def set_introspection(conn: AsyncConnection, *, agency_id: int, allowed: bool) -> int:
+    """Allow or refuse introspection in every agreement of the agency that is not revoked; how many."""
+    c = AGREEMENT.c
+    stmt = (
+        update(AGREEMENT).where(c.agency_id == agency_id, c.revoked_at.is_(None)).values(allows_introspection=allowed)
+    )
+    result: Any = await conn.execute(stmt)
+    return int(result.rowcount)

@@ -23,7 +23,9 @@ def timed(settings: Settings) -> Iterator[tuple[TestClient, Settings, list[str]]
     timed_settings = settings.model_copy(update={"server_timing": True})
     app = create_app(timed_settings)
     statements: list[str] = []
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    # The request's own statements, and its audit record's on the audit's engine (gateway/audit.py).
+    for engine in (app.state.engine, app.state.audit.engine):
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with TestClient(app) as client:
         yield client, timed_settings, statements
 
