@@ -29,6 +29,12 @@ PROPOSE = """mutation($id: ID!) {
   proposeChange(officialId: $id, changes: { otherName: "Bé" }, reason: "Cập nhật") { id }
 }"""
 WITHDRAW = "mutation($id: ID!) { withdrawChange(id: $id) { status } }"
+# As deploy/compose.yaml runs them: the two processes share their budgets through Redis (issue 18's "two
+# processes against PostgreSQL and Redis"), under a key prefix of this run's own.
+SHARED_STATE: dict[str, str] = {
+    "CCVC_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CCVC_REDIS_KEY_PREFIX": f"ccvc-rolling-{uuid.uuid4().hex}",
+}
 CLIENTS = 4  # requests at once, as many as the machine's two cores keep busy
 READY_POLLS = 600  # x 0.05 s: a process starts in about two
 
@@ -57,7 +63,9 @@ class Gateway:
             for _ in range(READY_POLLS):
                 assert process.poll() is None, "the gateway exited while starting"
                 try:
-                    if (await client.get(f"{self.base}/readyz")).status_code == 200:
+                    ready = await client.get(f"{self.base}/readyz")
+                    if ready.status_code == 200:
+                        assert "budgets" not in ready.json().get("degraded", {}), ready.text  # shared in Redis
                         return
                 except httpx2.TransportError:
                     pass
@@ -67,7 +75,10 @@ class Gateway:
     def spawn(self) -> subprocess.Popen[bytes]:
         command = [str(ROOT / ".venv" / "bin" / "ccvc"), "serve", "--port", str(self.port)]
         return subprocess.Popen(
-            command, env=environment(self.settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            env=environment(self.settings, **SHARED_STATE),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def terminate(self) -> None:
