@@ -39,10 +39,12 @@ RUN apt-get update \
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 WORKDIR /app
-# CCVC_HOST, CCVC_PORT and CCVC_WORKERS are `ccvc serve`'s defaults, so the command below stays fixed.
+# CCVC_HOST, CCVC_PORT and CCVC_WORKERS are `ccvc serve`'s defaults, so the command below stays fixed. One
+# worker per container, scaled by replicas: with several, uvicorn's supervisor keeps the listening socket
+# open after SIGTERM until the slowest request ends, and new connections wait there (found by review).
 # Workers write their metrics under PROMETHEUS_MULTIPROC_DIR (on /tmp: the one place written outside volumes).
 ENV PATH=/opt/venv/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    CCVC_ENV=production CCVC_HOST=0.0.0.0 CCVC_PORT=8000 CCVC_WORKERS=2 \
+    CCVC_ENV=production CCVC_HOST=0.0.0.0 CCVC_PORT=8000 CCVC_WORKERS=1 \
     CCVC_KEYS_DIR=/var/lib/ccvc/keys CCVC_BACKUP_DIR=/var/lib/ccvc/backups \
     PROMETHEUS_MULTIPROC_DIR=/tmp/ccvc-metrics
 USER 10001

@@ -142,6 +142,14 @@ class Settings(BaseSettings):
     def server_timing_enabled(self) -> bool:
         return self.development if self.server_timing is None else self.server_timing
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, token: SecretStr | None) -> SecretStr | None:
+        # An empty one would let `Authorization: Bearer ` read the metrics (found by review).
+        if token is not None and not token.get_secret_value():
+            raise ValueError("empty: unset it (loopback only), or give a long random one (openssl rand -hex 32)")
+        return token
+
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, url: str | None) -> str | None:

@@ -47,9 +47,11 @@ NOT_GRAPHQL: Final = "-"  # a request to another endpoint than /graphql
 NOT_RUN: Final = "unknown"  # a GraphQL request refused before its operation ran (unauthenticated, throttled…)
 ANONYMOUS: Final = "anonymous"  # `{ … }` or `query { … }`: an operation without a name
 OTHER: Final = "other"  # past MAX_OPERATIONS names, or an error code the gateway does not define
-# Distinct operation names one process labels; later names count as OTHER. Names come from callers,
-# and each would be a time series of its own: this is what keeps a caller from growing them without end.
-MAX_OPERATIONS: Final = 200
+# Distinct operation names one process labels, per kind of caller; later names count as OTHER. Names come
+# from callers, and each would be a time series of its own: this is what keeps a caller from growing them
+# without end. Apart per kind (found by review): any of two million officials holds a token, and sending
+# names of its own must not take the slots of the partners' operations, which the dashboards follow.
+MAX_OPERATIONS: Final = {"agency": 120, "staff": 50, "official": 30}
 _NAME: Final = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 
 # A partner page takes a few milliseconds; an export or a national aggregate, seconds.
@@ -130,19 +132,23 @@ def endpoint_of(path: str) -> str:
 
 
 class OperationNames:
-    """The operation label of a request: its name while fewer than `limit` names have been seen."""
+    """The operation label of a request: its name while fewer than its kind of caller's limit of names
+    have been seen (a name once admitted is every caller's)."""
 
-    def __init__(self, limit: int = MAX_OPERATIONS) -> None:
-        self.limit = limit
+    def __init__(self, limits: dict[str, int] | None = None) -> None:
+        self.limits = dict(MAX_OPERATIONS if limits is None else limits)
         self._admitted: set[str] = set()
+        self._by_kind: dict[str, int] = {}
 
-    def label(self, name: str | None) -> str:
+    def label(self, name: str | None, kind: str = "official") -> str:
         if name is None:
             return ANONYMOUS
         if name in self._admitted:
             return name
-        if len(self._admitted) >= self.limit or not _NAME.fullmatch(name):
+        taken = self._by_kind.get(kind, 0)
+        if taken >= self.limits.get(kind, 0) or not _NAME.fullmatch(name):
             return OTHER
+        self._by_kind[kind] = taken + 1
         self._admitted.add(name)
         return name
 
@@ -187,7 +193,8 @@ def _state(scope: Scope) -> dict[str, Any]:
 
 def _operation(context: Any) -> str:
     operation = getattr(context, "operation", None)
-    return NOT_RUN if operation is None else OPERATIONS.label(operation.name)
+    kind = getattr(getattr(context, "principal", None), "kind", "official")
+    return NOT_RUN if operation is None else OPERATIONS.label(operation.name, kind)
 
 
 def _agency(state: dict[str, Any], context: Any) -> str:
@@ -317,7 +324,10 @@ def sweep_dead_workers(directory: str) -> None:
     pids = {int(match.group(1)) for name in os.listdir(directory) if (match := _LIVE_FILE.fullmatch(name))}
     for pid in pids:
         if not _alive(pid):
-            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # untyped upstream
+            try:
+                multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # untyped upstream
+            except FileNotFoundError:
+                pass  # another worker swept the same dead pid at the same moment (it globs, then removes)
 
 
 _LIVE_FILE: Final = re.compile(r"gauge_live[a-z]+_(\d+)\.db")

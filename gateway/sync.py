@@ -38,6 +38,10 @@ def sync_routes(engine: AsyncEngine, maintenance: Maintenance | None = None) -> 
         body = await read_capped_body(request, MAX_BUNDLE_BYTES)
         if body is None:
             return json_error(f"A bundle is at most {MAX_BUNDLE_BYTES} bytes", "PAYLOAD_TOO_LARGE")
+        # Again, now its turn came and its body is read (which may take a while): a window may have begun
+        # meanwhile (found by review).
+        if maintenance is not None and (refusal := await maintenance.refusal()) is not None:
+            return maintenance_response(refusal)
         try:
             async with engine.begin() as conn:
                 result = await apply_bundle(conn, body.decode(), now=datetime.now(UTC), today=today())

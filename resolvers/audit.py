@@ -24,6 +24,7 @@ from resolvers.errors import Forbidden, ForbiddenField
 from resolvers.pagination import check_first
 
 _CURSOR: Final = "audit"
+# EventFilter is the schema's to build (schema/audit.py), which never imports db/ itself: named here.
 __all__ = ["AuditPage", "EventFilter", "Exposed", "exposed_by", "resolve_access_log", "resolve_audit_events", "utc"]
 
 

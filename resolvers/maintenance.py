@@ -98,7 +98,11 @@ def _may_maintain(ctx: RequestContext) -> None:
 def _checked(start: datetime, end: datetime, reason: str, now: datetime) -> tuple[datetime, datetime, str]:
     if start.tzinfo is None or end.tzinfo is None:
         raise BadInput("`start` and `end` must carry their offset (2026-12-06T22:00:00+07:00)")
-    start, end, reason = start.astimezone(UTC), end.astimezone(UTC), check_text(reason, "reason").strip()
+    try:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset: no instant in UTC (found by review)
+        raise BadInput("`start` and `end` must be instants between the years 2 and 9998") from None
+    reason = check_text(reason, "reason").strip()
     if end <= start:
         raise BadInput("`end` must be after `start`")
     if start < now - CLOCK_SKEW:

@@ -1,6 +1,6 @@
 """The image, without building it (no container engine here): the Dockerfile is linted, read, and what
 it runs — its CMD with its ENV, then its HEALTHCHECK — runs outside a container, against a temporary
-SQLite database, as `ccvc serve` with the image's two workers. So what the image runs is what CI ran.
+SQLite database, as `ccvc serve` with two workers (the image's one, as an operator scales it up). So what the image runs is what CI ran.
 The same run shows /metrics summing both workers' values (prometheus-client's multiprocess mode)."""
 
 import json
@@ -140,6 +140,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "CCVC_KEYS_DIR": str(work / "keys"),
         "CCVC_BACKUP_DIR": str(work / "backups"),
         "PROMETHEUS_MULTIPROC_DIR": str(work / "metrics"),
+        # The image serves one worker; an operator running it on a bigger machine sets more, and /metrics
+        # must then sum them: run with two, to show it does.
+        "CCVC_WORKERS": "2",
     }
     env = {**os.environ, **FINAL.env(), **run_time}
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"

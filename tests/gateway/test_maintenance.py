@@ -112,6 +112,19 @@ def test_a_window_without_an_offset_is_refused(api: Api) -> None:
     assert codes(refused) == ["BAD_USER_INPUT"] and "offset" in refused.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("0001-01-01T00:00:00+07:00", "0001-01-01T01:00:00+07:00"),
+        ("9999-12-31T20:00:00-07:00", "9999-12-31T23:00:00-07:00"),
+    ],
+)
+def test_an_instant_beyond_the_calendar_is_bad_input_not_an_internal_error(api: Api, start: str, end: str) -> None:
+    """Found by review: year 1 at +07:00 (or 9999 at -07:00) has no instant in UTC, and answered INTERNAL."""
+    refused = ask(api, ANNOUNCE, s=start, e=end, r=REASON)
+    assert codes(refused) == ["BAD_USER_INPUT"] and "between the years" in refused.json()["errors"][0]["message"]
+
+
 def test_during_a_window_writes_get_503_maintenance_change_nothing_and_reads_continue(
     api: Api, official: dict[str, str]
 ) -> None:

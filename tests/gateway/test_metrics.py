@@ -115,9 +115,20 @@ def test_the_pool_gauge_counts_connections_while_they_are_checked_out(api: Api) 
 
 
 def test_names_past_the_limit_and_unnamed_operations_collapse_to_fixed_labels() -> None:
-    names = OperationNames(limit=2)
-    assert [names.label(n) for n in ("A", "B", "C", "A", None)] == ["A", "B", OTHER, "A", ANONYMOUS]
-    assert OperationNames().label("x" * 65) == OTHER
+    names = OperationNames({"agency": 2, "official": 1})
+    assert [names.label(n, "agency") for n in ("A", "B", "C", "A", None)] == ["A", "B", OTHER, "A", ANONYMOUS]
+    assert OperationNames().label("x" * 65, "agency") == OTHER
+
+
+def test_officials_flooding_names_take_none_of_the_partners_slots() -> None:
+    """Found by review: 250 names sent by one official took every slot, and a partner's operation was
+    then counted as `other`."""
+    names = OperationNames({"agency": 2, "official": 3})
+    flooded = [names.label(f"Junk{i}", "official") for i in range(250)]
+    assert flooded[:3] == ["Junk0", "Junk1", "Junk2"] and set(flooded[3:]) == {OTHER}
+    assert names.label("PartnerPage", "agency") == "PartnerPage"
+    assert names.label("Junk1", "agency") == "Junk1"  # admitted once, every caller's
+    assert names.label("Kind", "unknown-kind") == OTHER
 
 
 def test_the_code_is_the_answers_own_errors_not_a_data_key_named_errors() -> None:
@@ -188,3 +199,9 @@ def test_production_refuses_a_short_metrics_token_naming_the_setting() -> None:
             allow_sqlite_in_production=True,
             metrics_token="short",
         )
+
+
+def test_an_empty_metrics_token_is_refused_everywhere() -> None:
+    """Found by review: outside production an empty token let `Authorization: Bearer ` read /metrics."""
+    with pytest.raises(ValidationError, match="metrics_token"):
+        Settings(env="test", metrics_token="")

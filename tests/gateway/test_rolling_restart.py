@@ -1,6 +1,6 @@
 """Graceful shutdown and rolling restarts: on SIGTERM `ccvc serve` stops accepting, finishes what it has
 in flight and exits; behind a load balancer that sends a request the stopping gateway never took to the
-other one (as deploy/nginx.conf's `proxy_next_upstream error timeout non_idempotent` does), two processes
+other one (as deploy/nginx.conf's `proxy_next_upstream error non_idempotent` does), two processes
 restarted one at a time under continuous load answer every request, and every mutation acts once."""
 
 import asyncio
