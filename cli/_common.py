@@ -12,10 +12,11 @@ from typing import Any, TypeAlias, TypeVar
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import migrate
 from db.engine import create_engine
+from db.queries import agencies
 from evidence.keyfiles import public_jwk_from_pem, thumbprint
 from gateway.config import Settings
 
@@ -65,6 +66,14 @@ async def database(settings: Settings) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+async def agency_id(conn: AsyncConnection, code: str) -> int:
+    """The id of the agency `code` names; an unknown code is the operator's to fix."""
+    agency = await agencies.get_by_code(conn, code)
+    if agency is None:
+        raise CommandError(f"No agency with code '{code}' (`ccvc agencies list` shows them)")
+    return int(agency.id)
 
 
 def program() -> str:

@@ -6,7 +6,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from cli._common import CommandError, Commands, database, print_json, read_file, read_public_key, run
+from cli._common import CommandError, Commands, agency_id, database, print_json, read_file, read_public_key, run
 from db.queries import agencies
 from evidence.crypto import sign_client_assertion
 from gateway.config import Settings
@@ -16,10 +16,9 @@ MAX_ASSERTION_SECONDS = 300  # what the token endpoint accepts (README, Partner 
 
 async def _register_key(settings: Settings, code: str, public_jwk: dict[str, str], kid: str) -> None:
     async with database(settings) as engine, engine.begin() as conn:
-        agency = await agencies.get_by_code(conn, code)
-        if agency is None:
-            raise CommandError(f"No agency with code '{code}' (`ccvc agencies list` shows them)")
-        await agencies.add_key(conn, agency_id=agency.id, kid=kid, public_jwk=public_jwk, now=datetime.now(UTC))
+        await agencies.add_key(
+            conn, agency_id=await agency_id(conn, code), kid=kid, public_jwk=public_jwk, now=datetime.now(UTC)
+        )
 
 
 def cmd_register_key(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, parse, specified_rules
-from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.schema.schema import validate_document
 
-from cli._common import CommandError, Commands, database, print_json, run
-from db.queries import agencies, agreements, documents
+from cli._common import CommandError, Commands, agency_id, database, print_json, run
+from db.queries import agreements, documents
 from gateway.config import Settings
 from gateway.documents import PREFIX, document_id, parse_document_id
 
@@ -87,12 +86,12 @@ def _checked(settings: Settings, paths: list[str]) -> list[Document]:
 
 async def _register(settings: Settings, code: str, checked: list[Document], by: str) -> list[bool]:
     async with database(settings) as engine, engine.begin() as conn:
-        agency_id = await _agency_id(conn, code)
+        agency = await agency_id(conn, code)
         now = datetime.now(UTC)
         return [
             await documents.register(
                 conn,
-                agency_id=agency_id,
+                agency_id=agency,
                 sha256=d.sha256,
                 document=d.text,
                 operation_names=d.operation_names,
@@ -121,7 +120,7 @@ def _operator() -> str:
 
 async def _list(settings: Settings, code: str | None) -> list[dict[str, Any]]:
     async with database(settings) as engine, engine.connect() as conn:
-        rows = await documents.list_(conn, agency_id=await _agency_id(conn, code) if code is not None else None)
+        rows = await documents.list_(conn, agency_id=await agency_id(conn, code) if code is not None else None)
     return [
         {
             "id": PREFIX + r.sha256,
@@ -151,16 +150,8 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _revoke(settings: Settings, digest: str, code: str | None) -> int:
     async with database(settings) as engine, engine.begin() as conn:
-        agency_id = await _agency_id(conn, code) if code is not None else None
-        return await documents.revoke(conn, sha256=digest, agency_id=agency_id, now=datetime.now(UTC))
-
-
-async def _agency_id(conn: AsyncConnection, code: str) -> int:
-    """The id of the agency `code` names; an unknown code is the operator's error."""
-    agency = await agencies.get_by_code(conn, code)
-    if agency is None:
-        raise CommandError(f"No agency with code '{code}' (`ccvc agencies list` shows them)")
-    return int(agency.id)
+        agency = await agency_id(conn, code) if code is not None else None
+        return await documents.revoke(conn, sha256=digest, agency_id=agency, now=datetime.now(UTC))
 
 
 def cmd_revoke(settings: Settings, args: argparse.Namespace) -> int:
@@ -184,7 +175,7 @@ def _digest(value: str) -> str:
 
 async def _introspection(settings: Settings, code: str, allowed: bool) -> int:
     async with database(settings) as engine, engine.begin() as conn:
-        return await agreements.set_introspection(conn, agency_id=await _agency_id(conn, code), allowed=allowed)
+        return await agreements.set_introspection(conn, agency_id=await agency_id(conn, code), allowed=allowed)
 
 
 def cmd_introspection(settings: Settings, args: argparse.Namespace) -> int:
