@@ -4,6 +4,7 @@ CCVC_TEST_POSTGRES_URL is set), and an HTTP client on the real ASGI app in front
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,9 +157,11 @@ class Api:
         return len(self.statements)
 
 
-@pytest.fixture(scope="session")
-def api(settings: Settings) -> Iterator[Api]:
-    app = create_app(settings)
+@contextmanager
+def running(settings: Settings, clock: Callable[[], datetime] | None = None) -> Iterator[Api]:
+    """The gateway these settings make, started (its lifespan too) behind a test client until the block
+    ends; every statement its engine runs is recorded in `statements`."""
+    app = create_app(settings, clock=clock)
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -167,6 +170,12 @@ def api(settings: Settings) -> Iterator[Api]:
     event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
     with TestClient(app) as client:
         yield Api(client=client, settings=settings, statements=statements)
+
+
+@pytest.fixture(scope="session")
+def api(settings: Settings) -> Iterator[Api]:
+    with running(settings) as served:
+        yield served
 
 
 class Clock:
@@ -195,15 +204,8 @@ def writable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     KeyRing.load(keys, create=True)
     settings = Settings(env="test", database_url=url, keys_dir=keys)
     clock = Clock(datetime(2026, 11, 10, 3, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock)
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-    with TestClient(app) as client:
-        yield Writable(Api(client=client, settings=settings, statements=statements), clock)
+    with running(settings, clock) as served:
+        yield Writable(served, clock)
     if request.param == "postgres":
         asyncio.run(_on_server(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
@@ -212,6 +214,5 @@ def writable(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def own_log(tmp_path: Path) -> Iterator[Api]:
     """A gateway on a small database of its own, for tests that break the receipt log on purpose."""
     url = prepare_database("sqlite", tmp_path, officials=30)
-    settings = Settings(env="test", database_url=url, keys_dir=tmp_path / "keys")
-    with TestClient(create_app(settings)) as client:
-        yield Api(client=client, settings=settings, statements=[])
+    with running(Settings(env="test", database_url=url, keys_dir=tmp_path / "keys")) as served:
+        yield served

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from evidence.crypto import KeyRing, PublicKeys
 from evidence.errors import InvalidToken
@@ -17,7 +16,7 @@ from evidence.receipts import verify_receipt
 from gateway.app import create_app
 from gateway.auth import Authenticator
 from gateway.config import Settings
-from tests.conftest import Api
+from tests.conftest import Api, running
 
 QUERY = "{ officials(first: 3) { nodes { id fullName } } }"
 
@@ -25,9 +24,8 @@ QUERY = "{ officials(first: 3) { nodes { id fullName } } }"
 @pytest.fixture
 def rotating(settings: Settings, tmp_path: Path) -> Any:
     """A gateway on the session database with a key ring of its own, to rotate freely."""
-    own = Settings(env="test", database_url=settings.database_url, keys_dir=tmp_path / "keys")
-    with TestClient(create_app(own)) as client:
-        yield Api(client=client, settings=own, statements=[])
+    with running(Settings(env="test", database_url=settings.database_url, keys_dir=tmp_path / "keys")) as served:
+        yield served
 
 
 def _refresh_now(api: Api) -> None:

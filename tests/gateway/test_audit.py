@@ -15,17 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
-from starlette.testclient import TestClient
 
 from db.queries.audit import Record
 from evidence.crypto import KeyRing
-from gateway.app import create_app, schema_for
+from gateway.app import schema_for
 from gateway.config import Settings
 from policies.written import today
 from schema.audit import REDACTED, redact
 from schema.common import core
 from tests.cli.runner import ccvc
-from tests.conftest import Api, Writable, prepare_database
+from tests.conftest import Api, Writable, prepare_database, running
 from tests.gateway.test_subscriptions import PROTOCOL, connect, receive, subscribe
 
 _SCHEMA = core(schema_for(Settings(env="test")))
@@ -374,12 +373,11 @@ def test_a_request_that_cannot_be_recorded_is_refused_and_changes_nothing(tmp_pa
     url = prepare_database("sqlite", tmp_path, officials=40, suffix="_unrecordable")
     keys = tmp_path / "keys"
     KeyRing.load(keys, create=True)
-    app = create_app(Settings(env="test", database_url=url, keys_dir=keys))
-    with TestClient(app) as client:
-        api = Api(client=client, settings=app.state.settings, statements=[])
+    with running(Settings(env="test", database_url=url, keys_dir=keys)) as api:
+        client = api.client
 
         async def break_the_audit() -> None:
-            async with app.state.engine.begin() as conn:
+            async with api.state.engine.begin() as conn:
                 await conn.execute(text("DROP TABLE audit_access"))
                 await conn.execute(text("DROP TABLE audit_event"))
 
@@ -410,7 +408,7 @@ def test_a_request_that_cannot_be_recorded_is_refused_and_changes_nothing(tmp_pa
         assert refused.status_code == 503 and refused.json()["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
 
         async def exports() -> int:
-            async with app.state.engine.connect() as conn:
+            async with api.state.engine.connect() as conn:
                 return int((await conn.execute(text("SELECT count(*) FROM export_file"))).scalar_one())
 
         assert api.run(exports) == 0
@@ -528,10 +526,7 @@ def test_pending_changes_shown_to_a_reviewer_are_in_the_officials_access_log(wri
 def test_a_cursor_exposes_the_row_it_names(writable: Writable, compiled: bool) -> None:
     """Found by review: a page's cursor carries its row's id and sort value (its name, where readable),
     so paging with `first: 1` and `pageInfo` alone walked a scope with no exposure recorded."""
-    settings = writable.api.settings.model_copy(update={"compiled_reads": compiled})
-    app = create_app(settings)
-    with TestClient(app) as client:
-        api = Api(client=client, settings=settings, statements=[])
+    with running(writable.api.settings.model_copy(update={"compiled_reads": compiled})) as api:
         for selection, count in (("pageInfo { hasNextPage }", 0), ("pageInfo { endCursor }", 2)):
             query = f'query Walk {{ officials(first: 3, filter: {{unit: "BNV"}}) {{ {selection} }} }}'
             response = _post(api, query, "agency.bhxh")

@@ -20,15 +20,12 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
-from starlette.testclient import TestClient
 
-from gateway.app import create_app
 from gateway.buckets import Window, retry_after
 from gateway.budgets import fields_of
 from gateway.config import Settings
 from policies.principal import Principal
-from tests.conftest import Api
+from tests.conftest import Api, running
 from tests.examples import examples
 from tests.live import served_process
 from tests.planner.documents import documents
@@ -58,16 +55,8 @@ def closed_port() -> int:
 @contextmanager
 def gateway(settings: Settings, **figures: Any) -> Iterator[Api]:
     """A gateway of its own on the session's database, with these settings changed."""
-    changed = Settings(**(settings.model_dump() | figures))  # validated, as at start-up
-    app = create_app(changed)
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
-    with TestClient(app) as client:
-        yield Api(client=client, settings=changed, statements=statements)
+    with running(Settings(**(settings.model_dump() | figures))) as served:  # validated, as at start-up
+        yield served
 
 
 def ask(api: Api, query: str, as_user: str = AGENCY) -> Any:

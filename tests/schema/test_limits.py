@@ -13,11 +13,10 @@ from graphql import GraphQLObjectType, StringValueNode, get_named_type, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import strategies as gql_st
-from sqlalchemy import event, text
-from starlette.testclient import TestClient
+from sqlalchemy import text
 
 from db.engine import create_engine
-from gateway.app import create_app, schema_for
+from gateway.app import schema_for
 from gateway.config import Settings
 from resolvers import limits
 from resolvers.exports import MAX_EXPORTS_PER_REQUEST, export_statements
@@ -27,7 +26,7 @@ from schema.common import core
 from schema.cost import AUDIT_IN_TRANSACTION, Cost, operation_cost
 from schema.limits import DEFAULT_LIMITS, validate
 from schema.shape import measure
-from tests.conftest import Api
+from tests.conftest import Api, running
 from tests.examples import examples
 from tests.schema.queries import COST_ATTACK, DASHBOARD, HEADCOUNT, PARTNER_PAGE, SELF, fan_out, nodes
 
@@ -42,11 +41,7 @@ TREE_READS = ("most_children", "most_positions")
 def limited(settings: Settings) -> Iterator[Api]:
     """The gateway with accounts and grants cached for the whole module, so that a request's statements
     are the operation's own."""
-    app = create_app(settings.model_copy(update={"account_cache_seconds": 3600.0}))
-    statements: list[str] = []
-    event.listen(app.state.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    with TestClient(app) as client:
-        api = Api(client=client, settings=settings, statements=statements)
+    with running(settings.model_copy(update={"account_cache_seconds": 3600.0})) as api:
         for user in USERS:
             api.post("{ units { code } }", as_user=user)
         yield api
