@@ -57,6 +57,13 @@ class Exposure:
         cited = frozenset().union(*(scope.bases(mask, i, top) for mask, i, top in self.matched))
         return tuple(sorted(cited))
 
+    def bases_by_official(self, scope: Scope) -> dict[int, frozenset[str]]:
+        """`basis`, official by official: what let each one out (an audit's access names its own)."""
+        found: dict[int, frozenset[str]] = dict.fromkeys(self.ids, frozenset())
+        for mask, official_id, top in self.matched:
+            found[official_id] |= scope.bases(mask, official_id, top)
+        return found
+
 
 @dataclass(frozen=True, slots=True)
 class ReceiptDraft:

@@ -16,8 +16,7 @@ from db.errors import BadInput
 from db.predicates import holds
 from db.queries import audit
 from db.queries.audit import EventFilter
-from db.scoping import Everyone, Scope, Subtree
-from evidence.records import Exposure
+from db.scoping import Everyone, Subtree
 from policies.rules import AUDIT, REVIEW
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, ForbiddenField
@@ -53,13 +52,15 @@ def exposed_by(ctx: RequestContext, receipt_id: str | None) -> Exposed:
     """The officials whose data left with this request: in its answer (listed by its receipt
     `receipt_id`, when it has one) or in a file it made (listed by that file's receipt), each with the
     bases of exactly the grants that matched them."""
-    found: dict[int, tuple[str | None, frozenset[str]]] = {}
-    sources = [_bases(exposure, ctx.scope) for exposure in (ctx.exposed, *(e for e, _ in ctx.files))]
-    if ctx.reviewed:  # pending changes shown through the review scope: its lines are the basis
+    # What let whom out, and the receipt listing them: the answer's rows, each file's, and the pending
+    # changes shown through the review scope (its lines are their basis; no receipt lists them).
+    sources = [(ctx.exposed.bases_by_official(ctx.scope), receipt_id)]
+    sources += [(exposure.bases_by_official(ctx.scope), rid) for exposure, rid in ctx.files]
+    if ctx.reviewed:
         review = frozenset().union(*(grant.bases for grant in ctx.scope_to(REVIEW).grants))
-        sources.append(dict.fromkeys(ctx.reviewed, review))
-    receipts = [receipt_id, *(rid for _, rid in ctx.files), None]
-    for bases_of, rid in zip(sources, receipts, strict=False):
+        sources.append((dict.fromkeys(ctx.reviewed, review), None))
+    found: dict[int, tuple[str | None, frozenset[str]]] = {}
+    for bases_of, rid in sources:
         for official_id, bases in bases_of.items():
             known = found.get(official_id)
             found[official_id] = (rid, bases) if known is None else (known[0] or rid, known[1] | bases)
@@ -75,13 +76,6 @@ def exposed_by(ctx: RequestContext, receipt_id: str | None) -> Exposed:
         for official_id, (rid, bases) in found.items()
     ]
     return Exposed(_json(sorted(cited)), rows)
-
-
-def _bases(exposure: Exposure, scope: Scope) -> dict[int, frozenset[str]]:
-    found: dict[int, frozenset[str]] = dict.fromkeys(exposure.ids, frozenset())
-    for mask, official_id, top in exposure.matched:
-        found[official_id] |= scope.bases(mask, official_id, top)
-    return found
 
 
 def _json(value: object) -> str:
